@@ -1,0 +1,80 @@
+"""The headless face as a Python API: score a workbook file, or read its contract sheets."""
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+from tqdm import tqdm
+
+from .contract import WorkbookInput, read_contract
+from .core.engine import ScoreResult, score
+from .errors import CESError
+from .layout import result_sheets
+from .xlsx.atomic import atomic_output, check_output_path
+from .xlsx.reader import check_input_path, read_grids
+from .xlsx.writer import write_results
+
+
+def default_output(path: str | os.PathLike) -> Path:
+    """``book.xlsx`` -> ``book-scored.xlsx`` in the same folder."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}-scored{path.suffix}")
+
+
+def read_workbook(path: str | os.PathLike) -> WorkbookInput:
+    """Read and validate the contract sheets (Activity, Weights, Bands, Settings) of a file."""
+    return read_contract(read_grids(Path(path)))
+
+
+def score_workbook(path: str | os.PathLike, output: str | os.PathLike | None = None, *,
+                   in_place: bool = False, progress: bool = False) -> ScoreResult:
+    """Score the workbook at ``path`` and write it with ``Scores`` and ``Summary`` sheets.
+
+    ``output`` defaults to ``<name>-scored.xlsx`` beside the input. The input is never changed
+    unless ``in_place=True``, and then only by an atomic replace. Everything is read and
+    validated before anything is written; on any error no output file is left behind.
+    Returns the :class:`~ces_xl.core.engine.ScoreResult` (``result.scores`` is a DataFrame).
+    """
+    source = Path(path)
+    check_input_path(source)
+    target = resolve_output(source, output, in_place)
+    with _stages(progress, total=4) as advance:
+        workbook = read_workbook(source)
+        advance(1)
+        result = score(workbook.activity, workbook.model, id_column=workbook.id_header)
+        result.notes[:0] = workbook.notes
+        advance(1)
+        sheets = result_sheets(result)
+        with atomic_output(target) as tmp:
+            write_results(source, tmp, sheets)
+            advance(1)
+        advance(1)
+    return result
+
+
+def resolve_output(source: Path, output, in_place: bool) -> Path:
+    if in_place and output is not None:
+        raise CESError("both an output path and in-place were asked for", where="--in-place",
+                       fix="give either -o/--output or --in-place, not both")
+    target = source if in_place else Path(output) if output is not None else default_output(source)
+    if not in_place and target.exists() and os.path.samefile(target, source):
+        raise CESError("the output would overwrite the input", where=str(target),
+                       fix="choose another output path, or pass --in-place to update the input")
+    wants_macros = source.suffix.lower() == ".xlsm"
+    if target.suffix.lower() != source.suffix.lower():
+        raise CESError(f"the output must be {'an .xlsm' if wants_macros else 'an .xlsx'} file like the input",
+                       where=str(target), fix=f"end the output name with {source.suffix.lower()}")
+    check_output_path(target)
+    return target
+
+
+@contextlib.contextmanager
+def _stages(enabled: bool, total: int) -> Iterator:
+    bar = tqdm(total=total, desc="ces-xl", unit="step", disable=None if enabled else True,
+               leave=False, bar_format="{desc}: {bar} {n_fmt}/{total_fmt} {elapsed}")
+    try:
+        yield bar.update
+    finally:
+        bar.close()

@@ -1,0 +1,122 @@
+"""The ``ces-xl`` command: score workbooks and write the template, headlessly.
+
+Errors print one line, ``ces-xl: error: ...``, on stderr and exit non-zero; no traceback
+(set ``CES_XL_DEBUG=1`` to see one) and no half-written output file.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .api import default_output, score_workbook
+from .errors import CESError
+
+EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 3
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="ces-xl")
+def cli() -> None:
+    """Customer Engagement Score for Excel workbooks.
+
+    A workbook has an Activity sheet (one row per customer, one column per metric) and a
+    Weights sheet (Metric, Weight, and optionally Target, Normalization, Direction); Bands and
+    Settings sheets are optional. 'ces-xl template' writes a filled-in example.
+    """
+
+
+@cli.command()
+@click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Where to write the scored workbook. Default: WORKBOOK-scored.xlsx beside the input.")
+@click.option("--in-place", is_flag=True,
+              help="Add the result sheets to WORKBOOK itself (replaced atomically; other sheets kept).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
+def score(workbook: Path, output: Path | None, in_place: bool, quiet: bool) -> None:
+    """Score every customer in WORKBOOK and write Scores and Summary sheets.
+
+    The input is never modified unless --in-place is given. Re-running replaces earlier
+    Scores and Summary sheets.
+
+    \b
+    Examples:
+      ces-xl score activity.xlsx                 # writes activity-scored.xlsx
+      ces-xl score activity.xlsx -o out.xlsx
+      ces-xl score activity.xlsx --in-place
+    """
+    result = score_workbook(workbook, output, in_place=in_place, progress=not quiet)
+    for note in result.notes:
+        click.echo(f"ces-xl: note: {note}", err=True)
+    if quiet:
+        return
+    target = workbook if in_place else output or default_output(workbook)
+    click.echo(f"Scored {len(result.scores)} customers ({result.method} method) -> {target}")
+    width = max(len(str(b)) for b in result.bands["Band"])
+    for row in result.bands.itertuples(index=False):
+        click.echo(f"  {row.Band:<{width}}  {row.Customers:>7}  ({row.Share:6.1%})")
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path), default="CES_Template.xlsx", required=False)
+@click.option("-f", "--force", is_flag=True, help="Overwrite PATH if it exists.")
+def template(path: Path, force: bool) -> None:
+    """Write the example workbook (Instructions, Activity, Weights, Bands, Settings) to PATH.
+
+    PATH defaults to CES_Template.xlsx in the current folder.
+    """
+    from .xlsx.atomic import atomic_output
+    from .xlsx.template import build_template
+
+    if path.suffix.lower() != ".xlsx":
+        raise CESError("the template is an .xlsx workbook", where=str(path), fix="end the file name with .xlsx")
+    if path.exists() and not force:
+        raise CESError("the file exists", where=str(path), fix="pass --force to overwrite it, or choose another name")
+    with atomic_output(path) as tmp:
+        build_template().save(tmp)
+    click.echo(f"Wrote {path}; score it with: ces-xl score {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: run the CLI and turn every failure into one line on stderr."""
+    try:
+        cli.main(args=argv, prog_name="ces-xl", standalone_mode=False)
+        return 0
+    except CESError as exc:
+        return _fail(str(exc), EXIT_BAD_INPUT)
+    except click.exceptions.NoArgsIsHelp:
+        return 0
+    except click.UsageError as exc:
+        hint = f" (see 'ces-xl {exc.ctx.command.name} --help')" if exc.ctx and exc.ctx.command.name != "cli" \
+            else " (see 'ces-xl --help')"
+        return _fail(exc.format_message() + hint, EXIT_USAGE)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.Abort:
+        return _fail("interrupted", 130)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}", EXIT_BAD_INPUT)
+    except Exception as exc:  # a bug: still one line, but say so
+        if os.environ.get("CES_XL_DEBUG"):
+            raise
+        return _fail(f"internal error ({type(exc).__name__}: {exc}); please report it, with "
+                     "CES_XL_DEBUG=1 for details", EXIT_INTERNAL)
+
+
+def _fail(message: str, code: int) -> int:
+    click.echo(f"ces-xl: error: {' '.join(message.split())}", err=True)
+    return code
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

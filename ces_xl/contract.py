@@ -1,0 +1,365 @@
+"""The workbook contract: which sheets and headers drive the score, read from plain cell grids.
+
+Both the headless reader (python-calamine) and the Excel button (xlwings) hand this module the
+same thing, a :class:`Grid` of cell values per sheet, so the rules below (header matching, what
+a blank means, which cell is wrong) are the same on every face.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .core.model import DEFAULT_BANDS, Band, Metric, Model
+from .errors import CESError, cell_ref, column_letter, did_you_mean, normalize_header
+
+ACTIVITY, WEIGHTS, BANDS, SETTINGS = "Activity", "Weights", "Bands", "Settings"
+RESULT_SHEETS = ("Scores", "Summary")
+
+_WEIGHTS_COLUMNS = ("metric", "weight", "target", "normalization", "direction", "description")
+_SETTING_KEYS = {
+    "method": "method",
+    "missingvalues": "missing", "missingvalue": "missing", "missing": "missing",
+    "missingvaluepolicy": "missing", "blanks": "missing",
+    "period": "period",
+}
+_SETTING_NAMES = ("Method", "Missing values", "Period")
+
+
+@dataclass
+class Grid:
+    """One sheet's values: ``rows[r][c]`` is the cell ``top + r``, ``left + c`` (0-based).
+    Blank cells are ``None`` or ``""``."""
+
+    name: str
+    rows: Sequence[Sequence[object]]
+    top: int = 0
+    left: int = 0
+
+    def ref(self, r: int, c: int) -> str:
+        return cell_ref(self.name, self.top + r, self.left + c)
+
+    def row_number(self, r: int) -> int:
+        return self.top + r + 1
+
+    def header_row(self) -> int | None:
+        """Index of the first row with any value: the header row of every contract sheet."""
+        for r, row in enumerate(self.rows):
+            if any(not is_blank(v) for v in row):
+                return r
+        return None
+
+
+@dataclass
+class WorkbookInput:
+    """What the contract sheets say: the activity table, the model, and notes for the user."""
+
+    activity: pd.DataFrame
+    model: Model
+    id_header: str
+    sheet_names: dict[str, str]  # contract name -> the sheet's actual name
+    notes: list[str] = field(default_factory=list)
+
+
+def is_blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (
+        isinstance(value, float) and math.isnan(value))
+
+
+def find_sheet(names: Sequence[str], wanted: str) -> str | None:
+    key = normalize_header(wanted)
+    return next((n for n in names if normalize_header(n) == key), None)
+
+
+def read_contract(grids: Mapping[str, Grid]) -> WorkbookInput:
+    """Parse and validate the contract sheets. Raises :class:`CESError` naming sheet and cell."""
+    names = list(grids)
+    found = {}
+    for required in (ACTIVITY, WEIGHTS):
+        actual = find_sheet(names, required)
+        if actual is None:
+            raise CESError(f"the workbook has no '{required}' sheet (it has: {', '.join(names) or 'none'})",
+                           fix=f"add a sheet named '{required}'{did_you_mean(required, names)} "
+                               "(run 'ces-xl template' for an example)")
+        found[required] = actual
+    notes: list[str] = []
+    metrics, weights_cells = parse_weights(grids[found[WEIGHTS]])
+    bands = DEFAULT_BANDS
+    if (bands_name := find_sheet(names, BANDS)) is not None:
+        found[BANDS] = bands_name
+        bands = parse_bands(grids[bands_name], notes)
+    settings: dict[str, object] = {}
+    if (settings_name := find_sheet(names, SETTINGS)) is not None:
+        found[SETTINGS] = settings_name
+        settings = parse_settings(grids[settings_name])
+    model = Model(metrics=metrics, bands=bands, cells=weights_cells | settings.pop("cells", {}), **settings)
+    model.validate()  # Weights/Bands/Settings errors come before Activity ones; score() reports the notes
+    activity, id_header = parse_activity(grids[found[ACTIVITY]], model)
+    return WorkbookInput(activity=activity, model=model, id_header=id_header, sheet_names=found, notes=notes)
+
+
+# --- Weights -------------------------------------------------------------------------------
+
+def parse_weights(grid: Grid) -> tuple[list[Metric], dict[str, str]]:
+    h = grid.header_row()
+    if h is None:
+        raise CESError("the sheet is empty", where=grid.name,
+                       fix="add a header row with Metric and Weight, and one row per metric")
+    columns = _header_columns(grid, h, _WEIGHTS_COLUMNS, required=("metric", "weight"))
+    metrics: list[Metric] = []
+    for r in range(h + 1, len(grid.rows)):
+        row = grid.rows[r]
+        values = {key: _at(row, c) for key, c in columns.items()}
+        if all(is_blank(v) for v in values.values()):
+            continue
+        cells = {key if key != "metric" else "name": grid.ref(r, c) for key, c in columns.items()}
+        name = values["metric"]
+        if is_blank(name):
+            raise CESError("this row has no metric name", where=cells["name"],
+                           fix="type the Activity column header the row scores, or clear the row")
+        name = _text(name)
+        weight = values["weight"]
+        if is_blank(weight):
+            raise CESError(f"metric '{name}' has no weight", where=cells["weight"],
+                           fix="enter a number (0 switches the metric off)")
+        weight = _number(weight)
+        if weight is None:
+            raise CESError(f"weight {values['weight']!r} of metric '{name}' is not a number",
+                           where=cells["weight"], fix="enter a number (0 switches the metric off)")
+        target = values.get("target")
+        if not is_blank(target):
+            parsed = _number(target)
+            if parsed is None:
+                raise CESError(f"target {target!r} of metric '{name}' is not a number", where=cells["target"],
+                               fix="enter the activity level that earns full marks, or leave it blank")
+            target = parsed
+        else:
+            target = None
+        metrics.append(Metric(
+            name=name, weight=weight, target=target,
+            normalization=None if is_blank(values.get("normalization")) else _text(values["normalization"]).lower(),
+            direction="higher" if is_blank(values.get("direction")) else _text(values["direction"]).lower(),
+            description="" if is_blank(values.get("description")) else _text(values["description"]),
+            cells=cells,
+        ))
+    weights_col = column_letter(grid.left + columns["weight"])
+    span = f"{grid.name}!{weights_col}{grid.row_number(h) + 1}:{weights_col}{grid.top + len(grid.rows)}"
+    return metrics, {"metrics": grid.ref(h, columns["metric"]), "weights": span}
+
+
+# --- Bands ---------------------------------------------------------------------------------
+
+def parse_bands(grid: Grid, notes: list[str]) -> tuple[Band, ...]:
+    h = grid.header_row()
+    if h is None:
+        notes.append(f"the {grid.name} sheet is empty, so the default bands are used")
+        return DEFAULT_BANDS
+    columns = _header_columns(grid, h, ("band", "from", "to"), required=("band", "from", "to"))
+    bands = []
+    for r in range(h + 1, len(grid.rows)):
+        row = grid.rows[r]
+        values = {key: _at(row, c) for key, c in columns.items()}
+        if all(is_blank(v) for v in values.values()):
+            continue
+        cells = {"label": grid.ref(r, columns["band"]), "from": grid.ref(r, columns["from"]),
+                 "to": grid.ref(r, columns["to"])}
+        label = "" if is_blank(values["band"]) else _text(values["band"])
+        bounds = {}
+        for key in ("from", "to"):
+            number = _number(values[key])
+            if number is None:
+                raise CESError(f"{key.capitalize()} value {values[key]!r} of band '{label}' is not a number",
+                               where=cells[key], fix="enter a score, e.g. 40")
+            bounds[key] = number
+        bands.append(Band(label, bounds["from"], bounds["to"], cells=cells))
+    if not bands:
+        raise CESError("the band table has a header but no bands", where=grid.name,
+                       fix="add Band, From and To rows, or delete the sheet to use the default bands")
+    return tuple(bands)
+
+
+# --- Settings ------------------------------------------------------------------------------
+
+def parse_settings(grid: Grid) -> dict[str, object]:
+    settings: dict[str, object] = {}
+    cells: dict[str, str] = {}
+    h = grid.header_row()
+    if h is None:
+        return {}
+    first = h
+    if normalize_header(_at(grid.rows[h], 0)) in ("setting", "settings", "key", "name", "option"):
+        first = h + 1
+    for r in range(first, len(grid.rows)):
+        row = grid.rows[r]
+        key, value = _at(row, 0), _at(row, 1)
+        if is_blank(key):
+            if not is_blank(value):
+                raise CESError("this setting has a value but no name", where=grid.ref(r, 0),
+                               fix=f"name it ({', '.join(_SETTING_NAMES)}) or clear the row")
+            continue
+        field_name = _SETTING_KEYS.get(normalize_header(key))
+        if field_name is None:
+            raise CESError(f"unknown setting '{key}'{did_you_mean(_text(key), _SETTING_NAMES)}",
+                           where=grid.ref(r, 0), fix=f"use one of: {', '.join(_SETTING_NAMES)}")
+        cells[field_name] = grid.ref(r, 1)
+        if field_name == "period":
+            settings["period"] = "" if is_blank(value) else _text(value)
+        elif field_name == "method":
+            settings["method"] = "auto" if is_blank(value) else _text(value).lower()
+        else:
+            settings["missing"] = "zero" if is_blank(value) else _text(value).lower()
+    settings["cells"] = cells
+    return settings
+
+
+# --- Activity ------------------------------------------------------------------------------
+
+def parse_activity(grid: Grid, model: Model) -> tuple[pd.DataFrame, str]:
+    h = grid.header_row()
+    if h is None:
+        raise CESError("the sheet is empty", where=grid.name,
+                       fix="put the customer ID header in the first column, one column per metric, "
+                           "and one row per customer")
+    header = grid.rows[h]
+    first = next(c for c, v in enumerate(header) if not is_blank(v))
+    by_key: dict[str, list[int]] = {}
+    for c in range(first + 1, len(header)):
+        if not is_blank(header[c]):
+            by_key.setdefault(normalize_header(header[c]), []).append(c)
+    id_header = _text(header[first])
+
+    data = [row for row in grid.rows[h + 1:]]
+    keep = [r for r, row in enumerate(data, start=h + 1)
+            if any(not is_blank(v) for v in row[first:])]
+    if not keep:
+        raise CESError(f"there are no customer rows below the header (row {grid.row_number(h)})",
+                       where=grid.name, fix="add one row per customer")
+    rows = [grid.rows[r] for r in keep]
+
+    ids = [_at(row, first) for row in rows]
+    for i, value in enumerate(ids):
+        if is_blank(value):
+            raise CESError("this row has activity but no customer ID", where=grid.ref(keep[i], first),
+                           fix="fill in the ID or delete the row")
+        if isinstance(value, float) and value.is_integer():
+            ids[i] = int(value)  # calamine reads every number as float; 1001 is an ID, not 1001.0
+    _check_duplicate_ids(ids, keep, grid)
+
+    columns: dict[str, object] = {id_header: pd.Series(ids, dtype=object)}
+    segment = by_key.get("segment")
+    headers = [_text(header[c]) for c in range(len(header))]
+    for metric in model.metrics:
+        hits = by_key.get(normalize_header(metric.name), [])
+        if not hits:
+            raise CESError(f"metric '{metric.name}' has no column in the {grid.name} header "
+                           f"(row {grid.row_number(h)})"
+                           f"{did_you_mean(metric.name, [headers[c] for c in range(first + 1, len(header))])}",
+                           where=metric.where("name"),
+                           fix="make the metric name and the Activity header the same "
+                               "(case and spaces do not matter)")
+        if len(hits) > 1:
+            raise CESError(f"metric '{metric.name}' matches {len(hits)} columns ("
+                           + ", ".join(grid.ref(h, c) for c in hits) + ")",
+                           where=grid.name, fix="rename or remove the extra column")
+        c = hits[0]
+        columns[headers[c]] = numeric_cells([_at(row, c) for row in rows], grid, c, keep)
+    if segment:
+        columns[headers[segment[0]]] = pd.Series([_segment_value(_at(row, segment[0])) for row in rows],
+                                                 dtype=object)
+    return pd.DataFrame(columns), id_header
+
+
+def numeric_cells(values: list, grid: Grid, c: int, row_index: list[int]) -> np.ndarray:
+    """Cell values of one column -> floats (NaN for blank). Numbers and numeric text count;
+    anything else is an error naming its cell."""
+    series = pd.Series(values, dtype=object)
+    kinds = series.map(type)
+    numeric = kinds.isin(_NUMBER_TYPES).to_numpy()
+    if numeric.all():
+        return series.to_numpy(dtype=float)
+    out = np.full(len(values), np.nan)
+    out[numeric] = series[numeric].to_numpy(dtype=float)
+    is_text = kinds.eq(str).to_numpy()
+    text = series[is_text].str.strip()
+    parsed = pd.to_numeric(text.where(text != "", None), errors="coerce").to_numpy(dtype=float)
+    out[is_text] = parsed
+    text_bad = np.zeros(len(values), bool)
+    text_bad[is_text] = np.isnan(parsed) & (text != "").to_numpy()
+    other = ~numeric & ~is_text & series.notna().to_numpy()
+    bad = np.flatnonzero(text_bad | other)
+    if len(bad):
+        i = int(bad[0])
+        value = values[i]
+        what = ("a date" if isinstance(value, (_dt.date, _dt.datetime, _dt.time, _dt.timedelta))
+                else "TRUE/FALSE" if isinstance(value, bool) else f"{value!r}, not a number")
+        raise CESError(f"the count is {what}", where=grid.ref(row_index[i], c),
+                       fix="enter a number, or leave the cell blank")
+    if np.isinf(out).any():
+        i = int(np.flatnonzero(np.isinf(out))[0])
+        raise CESError("the count is infinite", where=grid.ref(row_index[i], c), fix="enter a finite number")
+    return out
+
+
+_NUMBER_TYPES = [float, int, np.float64, np.float32, np.int64, np.int32]
+
+
+def _check_duplicate_ids(ids: list, row_index: list[int], grid: Grid) -> None:
+    seen: dict[object, list[int]] = {}
+    for value, r in zip(ids, row_index):
+        seen.setdefault(value, []).append(grid.row_number(r))
+    dupes = [(v, rows) for v, rows in seen.items() if len(rows) > 1]
+    if dupes:
+        shown = "; ".join(f"{v!r} (rows {', '.join(map(str, rows))})" for v, rows in dupes[:5])
+        more = f" and {len(dupes) - 5} more" if len(dupes) > 5 else ""
+        raise CESError(f"duplicate customer IDs: {shown}{more}", where=grid.name,
+                       fix="give every customer one row (add up their activity first)")
+
+
+def _header_columns(grid: Grid, h: int, known: Sequence[str], required: Sequence[str]) -> dict[str, int]:
+    header = grid.rows[h]
+    columns: dict[str, int] = {}
+    for c, value in enumerate(header):
+        key = normalize_header(value) if not is_blank(value) else ""
+        if key in known and key not in columns:
+            columns[key] = c
+    present = [_text(v) for v in header if not is_blank(v)]
+    for key in required:
+        if key not in columns:
+            span = f"{grid.ref(h, 0)}:{column_letter(grid.left + max(len(header) - 1, 0))}{grid.row_number(h)}"
+            raise CESError(f"no '{key.capitalize()}' column in the header row (found: "
+                           f"{', '.join(present) or 'nothing'}){did_you_mean(key, present)}",
+                           where=span, fix=f"head a column '{key.capitalize()}'")
+    return columns
+
+
+def _at(row: Sequence[object], c: int) -> object:
+    return row[c] if c < len(row) else None
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or is_blank(value):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _segment_value(value: object) -> object:
+    if is_blank(value):
+        return None
+    return _text(value) if not isinstance(value, str) else value

@@ -1,0 +1,1 @@
+"""The scoring core: pandas tables and a model in, tables out. It knows nothing of Excel."""

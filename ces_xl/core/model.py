@@ -1,0 +1,201 @@
+"""The scoring model: metrics with weights, the band table and the settings.
+
+A model can be built in Python or read from the ``Weights``, ``Bands`` and ``Settings`` sheets
+(see ``ces_xl.contract``). Either way :meth:`Model.validate` checks it before anything is
+scored. Where a value came from a sheet, its cell is kept in ``cells`` so that the error can
+name it; a model built in Python gets messages that name the metric and field instead.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from typing import Mapping
+
+from ..errors import CESError, did_you_mean
+
+METHODS = ("sum", "index")
+NORMALIZATIONS = ("cap", "log", "percentile", "minmax")
+DIRECTIONS = ("higher", "lower")
+MISSING_POLICIES = ("zero", "exclude")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One engagement metric: an Activity column and how it counts towards the score.
+
+    ``normalization`` None means the default: ``cap`` when the index method is used with a
+    target. ``cells`` maps a field name ("name", "weight", "target", ...) to the sheet cell it
+    was read from, for error messages.
+    """
+
+    name: str
+    weight: float
+    target: float | None = None
+    normalization: str | None = None
+    direction: str = "higher"
+    description: str = ""
+    cells: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, what: str) -> str:
+        return self.cells.get(what) or f"metric '{self.name}' {what}"
+
+    @property
+    def effective_normalization(self) -> str:
+        return self.normalization or "cap"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A labelled score range. A score takes the first band (ascending) whose ``upper`` it
+    does not exceed; ``lower`` only documents the range and is checked for overlaps."""
+
+    label: str
+    lower: float
+    upper: float
+    cells: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, what: str) -> str:
+        return self.cells.get(what) or f"band '{self.label}' {what}"
+
+
+# Seed 004: 0-40 very disengaged, 41-75 somewhat engaged, 76-100 very engaged.
+DEFAULT_BANDS: tuple[Band, ...] = (
+    Band("Very disengaged", 0, 40),
+    Band("Somewhat engaged", 41, 75),
+    Band("Very engaged", 76, 100),
+)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Metrics, bands and settings: everything needed to score an Activity table.
+
+    ``method``: ``"sum"``, ``"index"`` or ``"auto"`` (index when any metric has a target or a
+    normalization, else sum). ``missing``: ``"zero"`` (a blank count is 0) or ``"exclude"``
+    (a customer's index score is taken over the metrics they have data for).
+    """
+
+    metrics: tuple[Metric, ...]
+    bands: tuple[Band, ...] = DEFAULT_BANDS
+    method: str = "auto"
+    missing: str = "zero"
+    period: str = ""
+    cells: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        object.__setattr__(self, "bands", tuple(self.bands))
+
+    @property
+    def resolved_method(self) -> str:
+        if self.method in METHODS:
+            return self.method
+        uses_index = any(m.target is not None or m.normalization for m in self.metrics)
+        return "index" if uses_index else "sum"
+
+    def with_settings(self, **changes) -> "Model":
+        return replace(self, **changes)
+
+    def validate(self) -> list[str]:
+        """Raise :class:`CESError` on the first problem; return notes worth telling the user."""
+        notes: list[str] = []
+        self._validate_settings()
+        if not self.metrics:
+            raise CESError("the model has no metrics", where=self.cells.get("metrics", "Weights"),
+                           fix="list one metric per row under the Metric and Weight headers")
+        seen: dict[str, Metric] = {}
+        for metric in self.metrics:
+            key = "".join(metric.name.split()).casefold()
+            if not key:
+                raise CESError("a metric has no name", where=metric.where("name"),
+                               fix="type the Activity column header it scores")
+            if key in seen:
+                raise CESError(f"metric '{metric.name}' is listed twice", where=metric.where("name"),
+                               fix=f"keep one row for it (the other is at {seen[key].where('name')})")
+            seen[key] = metric
+            self._validate_metric(metric, notes)
+        weights = [m.weight for m in self.metrics]
+        if all(w == 0 for w in weights):
+            raise CESError("every weight is 0, so no metric counts", where=self.cells.get("weights", "Weights"),
+                           fix="give at least one metric a weight above 0")
+        if self.resolved_method == "index":
+            total = sum(weights)
+            if not (math.isclose(total, 1.0, abs_tol=1e-9) or math.isclose(total, 100.0, abs_tol=1e-7)):
+                notes.append(f"weights sum to {total:g}, not 1 or 100; they are used as proportions "
+                             "of their total")
+        self._validate_bands()
+        return notes
+
+    def _validate_settings(self) -> None:
+        if self.method not in METHODS + ("auto",):
+            raise CESError(f"unknown method '{self.method}'{did_you_mean(self.method, METHODS)}",
+                           where=self.cells.get("method", "method"), fix="use sum, index or auto")
+        if self.missing not in MISSING_POLICIES:
+            raise CESError(f"unknown missing-value policy '{self.missing}'"
+                           f"{did_you_mean(self.missing, MISSING_POLICIES)}",
+                           where=self.cells.get("missing", "missing"), fix="use zero or exclude")
+
+    def _validate_metric(self, m: Metric, notes: list[str]) -> None:
+        if not _finite(m.weight):
+            raise CESError(f"weight '{m.weight}' of metric '{m.name}' is not a number",
+                           where=m.where("weight"), fix="enter a number (0 switches the metric off)")
+        if m.direction not in DIRECTIONS:
+            raise CESError(f"direction '{m.direction}' of metric '{m.name}' is not known"
+                           f"{did_you_mean(m.direction, DIRECTIONS)}",
+                           where=m.where("direction"), fix="use higher or lower (blank means higher)")
+        if m.normalization is not None and m.normalization not in NORMALIZATIONS:
+            raise CESError(f"normalization '{m.normalization}' of metric '{m.name}' is not known"
+                           f"{did_you_mean(m.normalization, NORMALIZATIONS)}",
+                           where=m.where("normalization"), fix="use cap, log, percentile or minmax")
+        if m.target is not None and (not _finite(m.target) or m.target <= 0):
+            raise CESError(f"target {m.target!r} of metric '{m.name}' must be a number above 0",
+                           where=m.where("target"),
+                           fix="enter the activity level that earns full marks, e.g. 10")
+        if self.resolved_method != "index":
+            return
+        if m.weight < 0:
+            raise CESError(f"weight {m.weight:g} of metric '{m.name}' is negative, which the index "
+                           "method cannot use", where=m.where("weight"),
+                           fix="use a weight of 0 or more and Direction 'lower' for a metric where less "
+                               "is better (or Method 'sum' for penalties)")
+        norm = m.effective_normalization
+        if norm in ("cap", "log") and m.target is None:
+            raise CESError(f"metric '{m.name}' has no target, which the {norm} normalization needs",
+                           where=m.where("target"),
+                           fix="enter the activity level that earns full marks, or set its "
+                               "Normalization to percentile or minmax")
+        if norm in ("percentile", "minmax") and m.target is not None:
+            notes.append(f"metric '{m.name}': the target is not used by the {norm} normalization")
+
+    def _validate_bands(self) -> None:
+        if not self.bands:
+            raise CESError("the band table is empty", where=self.cells.get("bands", "Bands"),
+                           fix="list at least one Band with From and To, or delete the Bands sheet "
+                               "to use the default bands")
+        previous: Band | None = None
+        for band in self.bands:
+            if not band.label.strip():
+                raise CESError("a band has no label", where=band.where("label"), fix="name the band")
+            for what, value in (("from", band.lower), ("to", band.upper)):
+                if not _finite(value):
+                    raise CESError(f"{what.capitalize()} value {value!r} of band '{band.label}' is not a "
+                                   "number", where=band.where(what), fix="enter a score, e.g. 40")
+            if band.lower > band.upper:
+                raise CESError(f"band '{band.label}' runs from {band.lower:g} down to {band.upper:g}",
+                               where=band.where("from"), fix="make From no larger than To")
+            if previous is not None:
+                if band.upper <= previous.upper or band.lower < previous.lower:
+                    raise CESError(f"band '{band.label}' ({band.lower:g}-{band.upper:g}) comes after "
+                                   f"'{previous.label}' ({previous.lower:g}-{previous.upper:g}) but is not "
+                                   "above it", where=band.where("from"),
+                                   fix="list bands in ascending order of score")
+                if band.lower <= previous.upper:
+                    raise CESError(f"band '{band.label}' ({band.lower:g}-{band.upper:g}) overlaps "
+                                   f"'{previous.label}' ({previous.lower:g}-{previous.upper:g})",
+                                   where=band.where("from"),
+                                   fix=f"start it above {previous.upper:g}")
+            previous = band
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

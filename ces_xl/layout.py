@@ -1,0 +1,150 @@
+"""What the result sheets hold and how they look, independent of the library that writes them.
+
+The headless writer (openpyxl) and the Excel button (xlwings) both render these
+:class:`ResultSheet` descriptions, so every face writes the same cells, formats and colours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .core.engine import NO_DATA, ScoreResult
+
+SCORES, SUMMARY = "Scores", "Summary"
+# Excel's own red-yellow-green colour scale, so band colours look native.
+_RED, _YELLOW, _GREEN, _GREY = (0xF8, 0x69, 0x6B), (0xFF, 0xEB, 0x84), (0x63, 0xBE, 0x7B), "D9D9D9"
+
+
+@dataclass
+class Block:
+    """A table of cells: a header row (the frame's columns) and the frame's rows below it,
+    its top-left cell at 0-based (``top``, ``left``); an optional bold title just above."""
+
+    top: int
+    left: int
+    frame: pd.DataFrame
+    formats: dict[str, str] = field(default_factory=dict)  # column -> Excel number format
+    title: str | None = None
+    excel_table: str | None = None   # make it a formatted Excel table of this name
+    band_column: str | None = None   # colour these cells by band
+
+    @property
+    def header_row(self) -> int:
+        return self.top + (1 if self.title else 0)
+
+    @property
+    def bottom(self) -> int:
+        """0-based index of the last row."""
+        return self.header_row + len(self.frame)
+
+
+@dataclass
+class BarChart:
+    title: str
+    block: Block            # the categories and values come from this block
+    categories: str         # column of ``block`` with the labels
+    values: str             # column of ``block`` with the numbers
+    anchor: tuple[int, int]  # 0-based (row, column) of the chart's top-left corner
+
+
+@dataclass
+class ResultSheet:
+    name: str
+    blocks: list[Block]
+    band_colors: dict[str, str]
+    charts: list[BarChart] = field(default_factory=list)
+    title: str | None = None                 # large title in A1
+    freeze: tuple[int, int] | None = None    # 0-based (row, column) of the first unfrozen cell
+    widths: dict[int, float] = field(default_factory=dict)
+
+
+def band_colors(labels: list[str]) -> dict[str, str]:
+    """Red for the lowest band through yellow to green for the highest."""
+    colors = {}
+    n = len(labels)
+    for i, label in enumerate(labels):
+        t = 0.5 if n == 1 else i / (n - 1)
+        a, b, u = (_RED, _YELLOW, t * 2) if t <= 0.5 else (_YELLOW, _GREEN, (t - 0.5) * 2)
+        colors[label] = "".join(f"{round(x + (y - x) * u):02X}" for x, y in zip(a, b))
+    colors[NO_DATA] = _GREY
+    return colors
+
+
+def result_sheets(result: ScoreResult) -> list[ResultSheet]:
+    colors = band_colors([b.label for b in result.model.bands])
+    return [scores_sheet(result, colors), summary_sheet(result, colors)]
+
+
+def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
+    frame = _unique_columns(result.scores)
+    score_format = "0.0" if result.method == "index" else "0.##"
+    formats = {"Score": score_format, "Rank": "0", "Percentile": "0%", "Data coverage": "0%"}
+    formats.update({c: "0.0" if result.method == "index" else "0.##" for c in result.contribution_columns})
+    block = Block(0, 0, frame, formats, excel_table="CES_Scores", band_column="Band")
+    return ResultSheet(SCORES, [block], colors, freeze=(1, 1), widths=_widths(frame))
+
+
+def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
+    stats = pd.DataFrame({"Measure": list(result.stats), "Value": [
+        "" if v is None else v for v in result.stats.values()]})
+    blocks = [Block(2, 0, stats, {"Value": "0.0##"}, title="Overview")]
+    bands = Block(blocks[-1].bottom + 2, 0, result.bands,
+                  {"From": "0.##", "To": "0.##", "Customers": "0", "Share": "0.0%"},
+                  title="Customers by band", band_column="Band")
+    blocks.append(bands)
+    if result.segments is not None:
+        formats = {c: "0" for c in result.segments.columns if c not in ("Segment", "Mean score", "Median score")}
+        formats |= {"Mean score": "0.0", "Median score": "0.0"}
+        blocks.append(Block(blocks[-1].bottom + 2, 0, result.segments, formats, title="By segment"))
+    blocks.append(Block(blocks[-1].bottom + 2, 0, _model_table(result),
+                        {"Weight": "0.###", "Share of weight": "0.0%", "Target": "0.##"}, title="Model"))
+    if result.notes:
+        blocks.append(Block(blocks[-1].bottom + 2, 0, pd.DataFrame({"Note": result.notes}), title="Notes"))
+    chart = BarChart("Customers by band", bands, "Band", "Customers", anchor=(2, 8))
+    widths = {0: 24, 1: 16, 2: 14, 3: 14, 4: 16, 5: 12, 6: 40}
+    return ResultSheet(SUMMARY, blocks, colors, charts=[chart],
+                       title="Customer Engagement Score summary", widths=widths)
+
+
+def _model_table(result: ScoreResult) -> pd.DataFrame:
+    metrics = result.model.metrics
+    total = sum(m.weight for m in metrics)
+    index = result.method == "index"
+    return pd.DataFrame({
+        "Metric": [m.name for m in metrics],
+        "Weight": [m.weight for m in metrics],
+        "Share of weight": [m.weight / total if index and total else None for m in metrics],
+        "Target": [m.target if index else None for m in metrics],
+        "Normalization": [m.effective_normalization if index else "" for m in metrics],
+        "Direction": [m.direction if index else "" for m in metrics],
+        "Description": [m.description for m in metrics],
+    })
+
+
+def _unique_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Excel tables need distinct, non-empty header texts: an ID column headed like one of the
+    result columns (say 'Score') gets an ' (ID)' suffix; a blank one is called 'ID'."""
+    others = {str(c).casefold() for c in frame.columns[1:]}
+    name = str(frame.columns[0]).strip() or "ID"
+    while name.casefold() in others:
+        name += " (ID)"
+    if name == frame.columns[0]:
+        return frame
+    return frame.set_axis([name, *frame.columns[1:]], axis=1)
+
+
+def _widths(frame: pd.DataFrame) -> dict[int, float]:
+    widths = {}
+    sample = frame.head(200)
+    for i, c in enumerate(frame.columns):
+        longest = max([len(str(c))] + [len(_shown(v)) for v in sample[c].tolist()])
+        widths[i] = float(min(max(longest + 3, 9), 48))
+    return widths
+
+
+def _shown(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.1f}"
+    return str(value)

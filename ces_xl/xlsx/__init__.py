@@ -1,0 +1,1 @@
+"""Reading and writing ``.xlsx`` files: the headless face's file layer."""
