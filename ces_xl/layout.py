@@ -28,6 +28,7 @@ class Block:
     formats: dict[str, str] = field(default_factory=dict)  # column -> Excel number format
     title: str | None = None
     excel_table: str | None = None   # make it a formatted Excel table of this name
+    row_formats: dict[int, str] = field(default_factory=dict)  # data row -> format (beats formats)
     band_column: str | None = None   # colour these cells by band
 
     @property
@@ -89,7 +90,8 @@ def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
 def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     stats = pd.DataFrame({"Measure": list(result.stats), "Value": [
         "" if v is None else v for v in result.stats.values()]})
-    blocks = [Block(2, 0, stats, {"Value": "0.0##"}, title="Overview")]
+    score_rows = {i: "0.0" for i, key in enumerate(result.stats) if key.endswith("score")}
+    blocks = [Block(2, 0, stats, {"Value": "0"}, title="Overview", row_formats=score_rows)]
     bands = Block(blocks[-1].bottom + 2, 0, result.bands,
                   {"From": "0.##", "To": "0.##", "Customers": "0", "Share": "0.0%"},
                   title="Customers by band", band_column="Band")
@@ -103,7 +105,7 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     if result.notes:
         blocks.append(Block(blocks[-1].bottom + 2, 0, pd.DataFrame({"Note": result.notes}), title="Notes"))
     chart = BarChart("Customers by band", bands, "Band", "Customers", anchor=(2, 8))
-    widths = {0: 24, 1: 16, 2: 14, 3: 14, 4: 16, 5: 12, 6: 40}
+    widths = {0: 30, 1: 16, 2: 14, 3: 14, 4: 16, 5: 12, 6: 40}
     return ResultSheet(SUMMARY, blocks, colors, charts=[chart],
                        title="Customer Engagement Score summary", widths=widths)
 

@@ -94,11 +94,13 @@ def _write_block(book, ws, block: Block, colors: dict[str, str], progress) -> No
     step = max(len(block.frame) // 100, 1)
     for i, row in enumerate(block.frame.itertuples(index=False, name=None)):
         r = header_row + 1 + i
+        row_format = block.row_formats.get(i)
         for j, value in enumerate(row):
             cell = ws.cell(row=r, column=block.left + j + 1)
             put(cell, value)
-            if formats[j] and isinstance(cell.value, (int, float)):
-                cell.number_format = formats[j]
+            number_format = row_format or formats[j]
+            if number_format and isinstance(cell.value, (int, float)):
+                cell.number_format = number_format
         if progress and i % step == 0:
             progress(min(step, len(block.frame) - i))
     if len(block.frame) == 0:
