@@ -62,11 +62,11 @@ def resolve_output(source: Path, output, in_place: bool) -> Path:
     if not in_place and target.exists() and os.path.samefile(target, source):
         raise CESError("the output would overwrite the input", where=str(target),
                        fix="choose another output path, or pass --in-place to update the input")
+    check_output_path(target)
     wants_macros = source.suffix.lower() == ".xlsm"
     if target.suffix.lower() != source.suffix.lower():
         raise CESError(f"the output must be {'an .xlsm' if wants_macros else 'an .xlsx'} file like the input",
                        where=str(target), fix=f"end the output name with {source.suffix.lower()}")
-    check_output_path(target)
     return target
 
 

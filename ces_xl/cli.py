@@ -16,6 +16,9 @@ from .api import default_output, score_workbook
 from .errors import CESError
 
 EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 3
+# click 8.2 renamed NoArgsIsHelp to NoArgsIsHelpError.
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", None) or getattr(
+    click.exceptions, "NoArgsIsHelp", ())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except CESError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
-    except click.exceptions.NoArgsIsHelp:
+    except _NO_ARGS_IS_HELP as exc:  # "ces-xl" alone: show the help
+        click.echo(exc.ctx.get_help() if exc.ctx else cli.get_help(click.Context(cli)))
         return 0
     except click.UsageError as exc:
         hint = f" (see 'ces-xl {exc.ctx.command.name} --help')" if exc.ctx and exc.ctx.command.name != "cli" \

@@ -42,8 +42,13 @@ def cell_ref(sheet: str, row: int, col: int) -> str:
 def nearest(word: str, candidates: Iterable[str]) -> str | None:
     """The candidate closest to ``word`` (case- and space-insensitive), if any is close."""
     pool = {normalize_header(c): str(c) for c in candidates if str(c).strip()}
-    hits = difflib.get_close_matches(normalize_header(word), list(pool), n=1, cutoff=0.6)
-    return pool[hits[0]] if hits else None
+    key = normalize_header(word)
+    hits = difflib.get_close_matches(key, list(pool), n=1, cutoff=0.6)
+    if hits:
+        return pool[hits[0]]
+    # A longer or shorter spelling of the same word ("logarithm" for "log"): suggest by prefix.
+    prefixed = [c for c in pool if len(c) >= 3 and len(key) >= 3 and (key.startswith(c) or c.startswith(key))]
+    return pool[max(prefixed, key=len)] if prefixed else None
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

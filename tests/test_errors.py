@@ -1,0 +1,142 @@
+"""Bad workbooks through the CLI: one clear line naming the sheet/cell and the fix, a non-zero
+exit, no traceback, no output file, and the input left exactly as it was."""
+from __future__ import annotations
+
+import copy
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from .conftest import SEED_001, make_workbook, run_cli
+
+ACTIVITY = [["Customer", "Visits", "Email Click", "Purchase"],
+            ["C-1", 10, 5, 2], ["C-2", 3, 0, 1], ["C-3", 0, 1, 0], ["C-4", 7, 2, 2]]
+WEIGHTS = [["Metric", "Weight", "Target"], ["Visits", 0.5, 10], ["Email Click", 0.3, 5], ["Purchase", 0.2, 2]]
+
+
+def book(**changes) -> dict:
+    sheets = {"Activity": copy.deepcopy(ACTIVITY), "Weights": copy.deepcopy(WEIGHTS)}
+    for name, rows in changes.items():
+        if rows is None:
+            sheets.pop(name)
+        else:
+            sheets[name] = rows
+    return sheets
+
+
+def edit(rows, r, c, value):
+    rows = copy.deepcopy(rows)
+    rows[r][c] = value
+    return rows
+
+
+CASES = {
+    # A Weights metric with no Activity column, and the nearest header.
+    "metric without column": (book(Weights=edit(WEIGHTS, 2, 0, "Email Clicks")),
+                              ["Weights!A3", "'Email Clicks'", "did you mean 'Email Click'", "same"]),
+    "non-numeric weight": (book(Weights=edit(WEIGHTS, 1, 1, "high")),
+                           ["Weights!B2", "'high'", "not a number", "enter a number"]),
+    "blank weight": (book(Weights=edit(WEIGHTS, 1, 1, None)), ["Weights!B2", "no weight"]),
+    "all weights zero": (book(Weights=[["Metric", "Weight"], ["Visits", 0], ["Purchase", 0]]),
+                         ["Weights!B2:B3", "every weight is 0", "at least one"]),
+    "negative weight in index": (book(Weights=edit(WEIGHTS, 3, 1, -0.2)),
+                                 ["Weights!B4", "negative", "Direction 'lower'"]),
+    "target zero": (book(Weights=edit(WEIGHTS, 1, 2, 0)), ["Weights!C2", "above 0"]),
+    "target negative": (book(Weights=edit(WEIGHTS, 2, 2, -5)), ["Weights!C3", "above 0"]),
+    "target text": (book(Weights=edit(WEIGHTS, 2, 2, "ten")), ["Weights!C3", "'ten'", "not a number"]),
+    "unknown normalization": (book(Weights=[["Metric", "Weight", "Target", "Normalization"],
+                                            ["Visits", 1, 10, "logarithm"], ["Purchase", 1, 2, None]]),
+                              ["Weights!D2", "'logarithm'", "did you mean 'log'", "cap, log, percentile or minmax"]),
+    "unknown direction": (book(Weights=[["Metric", "Weight", "Target", "Direction"],
+                                        ["Visits", 1, 10, "down"]]), ["Weights!D2", "'down'", "higher or lower"]),
+    "cap without target": (book(Weights=[["Metric", "Weight", "Target"], ["Visits", 1, 10], ["Purchase", 1, None]]),
+                           ["Weights!C3", "no target", "percentile or minmax"]),
+    "missing Weight header": (book(Weights=[["Metric", "Wieght"], ["Visits", 1]]),
+                              ["Weights!A1:B1", "no 'Weight' column", "did you mean 'Wieght'"]),
+    "duplicate metric": (book(Weights=[["Metric", "Weight"], ["Visits", 1], ["visits ", 2]]),
+                         ["Weights!A3", "listed twice", "Weights!A2"]),
+    "overlapping bands": (book(Bands=[["Band", "From", "To"], ["Low", 0, 50], ["High", 40, 100]]),
+                          ["Bands!B3", "overlaps", "start it above 50"]),
+    "unordered bands": (book(Bands=[["Band", "From", "To"], ["High", 51, 100], ["Low", 0, 50]]),
+                        ["Bands!B3", "ascending"]),
+    "band from above to": (book(Bands=[["Band", "From", "To"], ["Low", 60, 10]]),
+                           ["Bands!B2", "From no larger than To"]),
+    "band bound text": (book(Bands=[["Band", "From", "To"], ["Low", 0, "forty"]]),
+                        ["Bands!C2", "'forty'", "not a number"]),
+    "text count": (book(Activity=edit(ACTIVITY, 4, 2, "n/a")),
+                   ["Activity!C5", "'n/a', not a number", "leave the cell blank"]),
+    "duplicate IDs": (book(Activity=ACTIVITY + [["C-2", 1, 1, 1], ["C-4", 0, 0, 0]]),
+                      ["duplicate customer IDs", "'C-2' (rows 3, 6)", "'C-4' (rows 5, 7)"]),
+    "blank ID": (book(Activity=edit(ACTIVITY, 2, 0, None)), ["Activity!A3", "no customer ID"]),
+    "no Weights sheet": (book(Weights=None), ["no 'Weights' sheet", "it has: Activity"]),
+    "no Activity sheet": (book(Activity=None, Sheet1=ACTIVITY), ["no 'Activity' sheet", "Sheet1"]),
+    "header only": (book(Activity=ACTIVITY[:1]), ["Activity", "no customer rows"]),
+    "unknown setting": (book(Settings=[["Setting", "Value"], ["Methd", "sum"]]),
+                        ["Settings!A2", "'Methd'", "did you mean 'Method'"]),
+    "unknown method": (book(Settings=[["Setting", "Value"], ["Method", "weighted"]]),
+                       ["Settings!B2", "unknown method 'weighted'", "sum, index or auto"]),
+    "unknown missing policy": (book(Settings=[["Setting", "Value"], ["Missing values", "mean"]]),
+                               ["Settings!B2", "'mean'", "zero or exclude"]),
+}
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_workbook_gives_one_clear_line_and_no_output(tmp_path, name):
+    sheets, words = CASES[name]
+    source = make_workbook(tmp_path / "in.xlsx", sheets)
+    before = sha(source)
+    done = run_cli("score", source)
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("ces-xl: error: ")
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    for word in words:
+        assert word in lines[0], f"{word!r} not in {lines[0]!r}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.xlsx"]  # no output, no temp file
+    assert sha(source) == before
+
+
+def test_the_good_book_behind_those_cases_scores(tmp_path):
+    source = make_workbook(tmp_path / "in.xlsx", book())
+    done = run_cli("score", source)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "in-scored.xlsx").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["score", "{dir}/missing.xlsx"], ["missing.xlsx", "no such file"]),
+    (["score", "{dir}"], ["folder, not a workbook"]),
+    (["score", "{dir}/old.xls"], ["'.xls' files are not supported", "save it as"]),
+    (["score", "{dir}/in.xlsx", "-o", "{dir}/nowhere/out.xlsx"], ["nowhere", "output folder does not exist"]),
+    (["score", "{dir}/in.xlsx", "-o", "{dir}"], ["output path is a folder"]),
+    (["score", "{dir}/in.xlsx", "-o", "{dir}/in.xlsx"], ["would overwrite the input", "--in-place"]),
+    (["score", "{dir}/in.xlsx", "-o", "{dir}/out.csv"], ["must be an .xlsx", ".xlsx"]),
+    (["score", "{dir}/in.xlsx", "-o", "{dir}/o.xlsx", "--in-place"], ["--in-place", "not both"]),
+    (["score", "{dir}/notzip.xlsx"], ["not a valid Excel workbook"]),
+])
+def test_bad_paths_and_options(tmp_path, args, words):
+    make_workbook(tmp_path / "in.xlsx", SEED_001)
+    (tmp_path / "old.xls").write_bytes(b"\xd0\xcf\x11\xe0 not really")
+    (tmp_path / "notzip.xlsx").write_text("Customer,Visits\nC-1,3\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = run_cli(*[a.format(dir=tmp_path) for a in args])
+    assert done.returncode != 0
+    line = done.stderr.strip()
+    assert "\n" not in line and line.startswith("ces-xl: error: ") and "Traceback" not in line
+    for word in words:
+        assert word in line, f"{word!r} not in {line!r}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_usage_errors_are_one_line_with_exit_2(tmp_path):
+    for args in (["score"], ["score", "x.xlsx", "--bogus"], ["frobnicate"]):
+        done = run_cli(*args)
+        assert done.returncode == 2, args
+        line = done.stderr.strip()
+        assert "\n" not in line and line.startswith("ces-xl: error: ") and "--help" in line, line
