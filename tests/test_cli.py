@@ -1,0 +1,52 @@
+"""The command line as a user meets it: help, version, summaries and notes."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from .conftest import SEED_001, make_workbook, run_cli
+
+
+@pytest.mark.parametrize("args", [["--help"], ["score", "--help"], ["template", "--help"], ["-h"], []])
+def test_help(args):
+    done = run_cli(*args)
+    assert done.returncode == 0 and done.stderr == ""
+    assert "Usage: ces-xl" in done.stdout
+
+
+def test_score_help_explains_the_options():
+    text = run_cli("score", "--help").stdout
+    for words in ("--output", "--in-place", "--quiet", "-scored.xlsx", "never modified"):
+        assert words in text
+
+
+def test_version():
+    done = run_cli("--version")
+    assert done.returncode == 0 and "ces-xl, version" in done.stdout
+
+
+def test_summary_on_stdout_and_notes_on_stderr(tmp_path):
+    source = make_workbook(tmp_path / "b.xlsx", {
+        "Activity": [["ID", "X", "Y"], ["A", 10, 10], ["B", 5, 5]],  # scores 100 and 50
+        "Weights": [["Metric", "Weight", "Target"], ["X", 3, 10], ["Y", 1, 10]],
+    })
+    done = run_cli("score", source)
+    assert done.returncode == 0
+    assert done.stdout.splitlines()[0] == f"Scored 2 customers (index method) -> {tmp_path / 'b-scored.xlsx'}"
+    assert "Very engaged" in done.stdout and "(50.0%)" in done.stdout
+    assert done.stderr.strip() == ("ces-xl: note: weights sum to 4, not 1 or 100; they are used as "
+                                   "proportions of their total")
+    quiet = run_cli("score", source, "-q", "-o", tmp_path / "q.xlsx")
+    assert quiet.returncode == 0 and quiet.stdout == ""
+
+
+def test_installed_console_script(tmp_path):
+    exe = shutil.which("ces-xl")
+    if exe is None:
+        pytest.skip("the ces-xl console script is not on PATH (package not installed with pip)")
+    source = make_workbook(tmp_path / "seed.xlsx", SEED_001)
+    done = subprocess.run([exe, "score", str(source)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "seed-scored.xlsx").exists()

@@ -1,0 +1,239 @@
+"""Scored workbooks on disk, opened back with openpyxl and with LibreOffice Calc."""
+from __future__ import annotations
+
+import hashlib
+import math
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from openpyxl.workbook.defined_name import DefinedName
+
+import ces_xl
+from ces_xl.xlsx.template import METRICS
+
+from .conftest import REPO, SEED_001, libreoffice_export, make_workbook, run_cli
+from .reference import band, index_scores
+
+TEMPLATE = REPO / "workbook" / "CES_Template.xlsx"
+HOSTILE_IDS = ["=1+1", "@SUM(A1)", "+1", "-2", "=HYPERLINK(\"http://x\")"]
+
+
+def sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sheet_rows(path: Path, sheet: str) -> list[tuple]:
+    book = openpyxl.load_workbook(path)
+    return [tuple(c.value for c in row) for row in book[sheet].iter_rows()]
+
+
+def scores_by_id(path: Path) -> dict:
+    rows = sheet_rows(path, "Scores")
+    header = rows[0]
+    return {row[0]: dict(zip(header, row)) for row in rows[1:]}
+
+
+def template_expectations() -> dict[str, tuple[float, str]]:
+    """The template's scores from the reference implementation, reading the Activity sheet
+    with openpyxl (not the engine's calamine reader)."""
+    rows = sheet_rows(TEMPLATE, "Activity")
+    header = list(rows[0])
+    columns = [header.index(name) for name, *_ in METRICS]
+    counts = [[None if row[c] is None else float(row[c]) for c in columns] for row in rows[1:]]
+    specs = [dict(weight=w, target=t, norm=n) for _, w, t, n, _ in METRICS]
+    bands = [(b.label, b.lower, b.upper) for b in ces_xl.DEFAULT_BANDS]
+    return {row[0]: (s, band(s, bands)) for row, s in zip(rows[1:], index_scores(counts, specs))}
+
+
+def test_seed_001_workbook_scores_30(tmp_path):
+    source = make_workbook(tmp_path / "seed.xlsx", SEED_001)
+    done = run_cli("score", source)
+    assert done.returncode == 0, done.stderr
+    assert "Scored 1 customers (sum method)" in done.stdout
+    row = scores_by_id(tmp_path / "seed-scored.xlsx")["C-1"]
+    assert row["Score"] == 30
+    assert row["Band"] == "Very disengaged"  # 30 is in seed 004's 0-40 band
+
+
+def test_template_scores_match_the_reference_and_openpyxl_reads_them(tmp_path):
+    out = tmp_path / "scored.xlsx"
+    result = ces_xl.score_workbook(TEMPLATE, out)
+    expected = template_expectations()
+    got = scores_by_id(out)
+    assert len(got) == len(expected) >= 50
+    for customer, (value, label) in expected.items():
+        assert got[customer]["Score"] == pytest.approx(value, abs=1e-9), customer
+        assert got[customer]["Band"] == label, customer
+    # Every band is used by the sample customers, and the contributions explain each score.
+    assert set(result.scores["Band"]) == {b.label for b in ces_xl.DEFAULT_BANDS}
+    for row in got.values():
+        points = sum(v for k, v in row.items() if k.endswith("(points)"))
+        assert points == pytest.approx(row["Score"], abs=1e-6)
+
+
+def test_scores_sheet_layout(tmp_path):
+    out = tmp_path / "scored.xlsx"
+    ces_xl.score_workbook(TEMPLATE, out)
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["Instructions", "Activity", "Weights", "Bands", "Settings", "Scores", "Summary"]
+    ws = book["Scores"]
+    header = [c.value for c in ws[1]]
+    assert header[:7] == ["Customer ID", "Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap"]
+    assert header[7:14] == [f"{name} (points)" for name, *_ in METRICS]
+    assert header[-1] == "Segment"
+    assert ws.freeze_panes == "B2"
+    (table,) = ws.tables.values()
+    assert table.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}61"
+    assert ws["B2"].number_format == "0.0" and ws["E2"].number_format == "0%"
+    rules = [r for cf in ws.conditional_formatting for r in cf.rules]
+    assert len(rules) == 4  # three bands and "No data"
+    assert ws.column_dimensions["A"].width > 8
+    summary = book["Summary"]
+    assert len(summary._charts) == 1
+    texts = {c.value for row in summary.iter_rows() for c in row if isinstance(c.value, str)}
+    assert {"Customers by band", "By segment", "Model", "Very engaged", "Enterprise"} <= texts
+
+
+def test_libreoffice_reads_the_same_numbers_as_the_engine(tmp_path, soffice):
+    out = tmp_path / "scored.xlsx"
+    result = ces_xl.score_workbook(TEMPLATE, out)
+    sheets = libreoffice_export(soffice, out, tmp_path / "lo")
+    rows = sheets["Scores"]
+    header = rows[0]
+    assert header[:3] == ["Customer ID", "Score", "Band"]
+    engine = result.scores.set_index("Customer ID")
+    assert len(rows) - 1 == len(engine)
+    for row in rows[1:]:
+        record = dict(zip(header, row))
+        mine = engine.loc[record["Customer ID"]]
+        assert float(record["Score"]) == pytest.approx(mine["Score"], abs=1e-9)
+        assert record["Band"] == mine["Band"]
+        assert float(record["Rank"]) == mine["Rank"]
+        for column in result.contribution_columns:
+            assert float(record[column]) == pytest.approx(mine[column], abs=1e-9)
+    # The summary's band counts, as LibreOffice sees them.
+    summary = sheets["Summary"]
+    counts = {r[0]: int(float(r[3])) for r in summary if r and r[0] in engine["Band"].unique() and r[3]}
+    assert counts == engine["Band"].value_counts().to_dict()
+
+
+def test_input_is_byte_identical_after_runs(tmp_path):
+    source = tmp_path / "book.xlsx"
+    shutil.copy(TEMPLATE, source)
+    before = sha(source)
+    assert run_cli("score", source).returncode == 0
+    assert run_cli("score", source, "-o", tmp_path / "other.xlsx").returncode == 0
+    ces_xl.score_workbook(source, tmp_path / "third.xlsx")
+    assert sha(source) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book-scored.xlsx", "book.xlsx", "other.xlsx",
+                                                          "third.xlsx"]
+
+
+def hostile_book(path: Path) -> Path:
+    activity = [["Customer", "Visits", "Segment", "Note"]]
+    for i, customer in enumerate(HOSTILE_IDS):
+        activity.append([customer, i + 1, "=cmd|' /C calc'!A0", "@risk"])
+    return make_workbook(path, {"Activity": activity, "Weights": [["Metric", "Weight"], ["Visits", 2]]})
+
+
+def test_formula_like_ids_stay_text_in_every_output(tmp_path):
+    source = hostile_book(tmp_path / "hostile.xlsx")
+    out = tmp_path / "hostile-scored.xlsx"
+    assert run_cli("score", source).returncode == 0
+    book = openpyxl.load_workbook(out)
+    for sheet in ("Scores", "Activity"):
+        ids = [c for c in book[sheet]["A"][1:]]
+        assert [c.value for c in ids] == HOSTILE_IDS, sheet
+        assert all(c.data_type == "s" for c in ids), sheet
+    segment_cells = [c for c in book["Scores"][1] if c.value == "Segment"][0].column_letter
+    assert {c.data_type for c in book["Scores"][segment_cells][1:]} == {"s"}
+    # And as a spreadsheet application sees it, after recalculating: text, not evaluated.
+    scores = scores_by_id(out)
+    assert scores["=1+1"]["Score"] == 2 and scores["-2"]["Score"] == 8
+
+
+def test_formula_like_ids_stay_text_in_libreoffice(tmp_path, soffice):
+    source = hostile_book(tmp_path / "hostile.xlsx")
+    out = tmp_path / "out.xlsx"
+    ces_xl.score_workbook(source, out)
+    sheets = libreoffice_export(soffice, out, tmp_path / "lo")
+    assert [r[0] for r in sheets["Scores"][1:]] == HOSTILE_IDS
+    assert {r[-1] for r in sheets["Scores"][1:]} == {"=cmd|' /C calc'!A0"}
+    assert [r[0] for r in sheets["Activity"][1:]] == HOSTILE_IDS
+
+
+def book_with_extras(path: Path) -> Path:
+    """A workbook whose other sheets carry a formula, a style and a defined name."""
+    make_workbook(path, SEED_001 | {"Report": [["Total visits"]]})
+    book = openpyxl.load_workbook(path)
+    report = book["Report"]
+    report["B1"] = "=SUM(Activity!B2:B2)*3"
+    report["A1"].font = openpyxl.styles.Font(bold=True, color="FF0000")
+    book.defined_names["VisitCounts"] = DefinedName("VisitCounts", attr_text="Activity!$B$2:$B$2")
+    book.save(path)
+    return path
+
+
+def test_rerun_replaces_results_and_keeps_everything_else(tmp_path, soffice):
+    source = book_with_extras(tmp_path / "book.xlsx")
+    first = tmp_path / "first.xlsx"
+    ces_xl.score_workbook(source, first)
+    # Change the data in the scored book and score it again: results are replaced, not added.
+    book = openpyxl.load_workbook(first)
+    book["Activity"]["B2"] = 20
+    book.move_sheet("Scores", offset=-2)  # the user moved the results tab
+    book.save(first)
+    second = tmp_path / "second.xlsx"
+    ces_xl.score_workbook(first, second)
+    out = openpyxl.load_workbook(second)
+    assert out.sheetnames == ["Activity", "Scores", "Weights", "Report", "Summary"]
+    assert out["Scores"]["B2"].value == 20 * 1 + 5 * 2 + 2 * 5
+    assert out["Report"]["B1"].value == "=SUM(Activity!B2:B2)*3"
+    assert out["Report"]["A1"].font.bold and out["Report"]["A1"].font.color.rgb == "00FF0000"
+    assert out.defined_names["VisitCounts"].attr_text == "Activity!$B$2:$B$2"
+    # LibreOffice recalculates the user's formula against the new data.
+    report = libreoffice_export(soffice, second, tmp_path / "lo")["Report"]
+    assert float(report[0][1]) == 60
+
+
+def test_in_place_updates_atomically_and_leaves_no_temp_files(tmp_path):
+    source = make_workbook(tmp_path / "book.xlsx", SEED_001)
+    done = run_cli("score", source, "--in-place")
+    assert done.returncode == 0, done.stderr
+    assert f"-> {source}" in done.stdout
+    assert openpyxl.load_workbook(source).sheetnames == ["Activity", "Weights", "Scores", "Summary"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
+    assert scores_by_id(source)["C-1"]["Score"] == 30
+
+
+def test_failed_write_leaves_the_target_as_it_was(tmp_path, monkeypatch):
+    source = make_workbook(tmp_path / "book.xlsx", SEED_001)
+    target = tmp_path / "out.xlsx"
+    target.write_bytes(b"previous results")
+
+    def explode(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("ces_xl.api.write_results", explode)
+    with pytest.raises(OSError):
+        ces_xl.score_workbook(source, target)
+    assert target.read_bytes() == b"previous results"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.xlsx"]
+
+
+def test_exclude_policy_blank_scores_are_empty_cells(tmp_path, soffice):
+    source = make_workbook(tmp_path / "b.xlsx", {
+        "Activity": [["ID", "A", "B"], [1001, 10, None], [1002, None, None]],
+        "Weights": [["Metric", "Weight", "Target"], ["A", 1, 10], ["B", 1, 10]],
+        "Settings": [["Setting", "Value"], ["Missing values", "exclude"]],
+    })
+    out = tmp_path / "out.xlsx"
+    ces_xl.score_workbook(source, out)
+    got = scores_by_id(out)
+    assert got[1001]["Score"] == 100 and got[1001]["Data coverage"] == 0.5
+    assert got[1002]["Score"] is None and got[1002]["Band"] == ces_xl.NO_DATA
+    lo = libreoffice_export(soffice, out, tmp_path / "lo")["Scores"]
+    assert lo[2][:3] == ["1002", "", ces_xl.NO_DATA]
+    assert not any(math.isnan(float(v)) for v in lo[1][1:2])
