@@ -35,7 +35,10 @@ def test_summary_on_stdout_and_notes_on_stderr(tmp_path):
     done = run_cli("score", source)
     assert done.returncode == 0
     assert done.stdout.splitlines()[0] == f"Scored 2 customers (index method) -> {tmp_path / 'b-scored.xlsx'}"
-    assert "Very engaged" in done.stdout and "(50.0%)" in done.stdout
+    lines = {line.split("  ")[1].strip(): line.split()[-3:] for line in done.stdout.splitlines()[1:]}
+    assert lines["Very engaged"] == ["1", "(", "50.0%)"]
+    assert lines["Somewhat engaged"] == ["1", "(", "50.0%)"]
+    assert lines["Very disengaged"] == ["0", "(", "0.0%)"]
     assert done.stderr.strip() == ("ces-xl: note: weights sum to 4, not 1 or 100; they are used as "
                                    "proportions of their total")
     quiet = run_cli("score", source, "-q", "-o", tmp_path / "q.xlsx")
