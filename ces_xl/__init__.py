@@ -14,7 +14,15 @@ from .errors import CESError
 
 __version__ = "0.1.0"
 
+
+def main() -> None:
+    """The ribbon button's entry point (``RunPython "import ces_xl; ces_xl.main()"``): score the
+    workbook Excel calls from. Imported lazily so the headless CLI never loads xlwings."""
+    from .button import main as run_button
+
+    run_button()
+
 __all__ = [
     "Band", "CESError", "DEFAULT_BANDS", "Metric", "Model", "NO_DATA", "ScoreResult",
-    "assign_bands", "default_output", "read_workbook", "score", "score_workbook", "__version__",
+    "assign_bands", "default_output", "main", "read_workbook", "score", "score_workbook", "__version__",
 ]

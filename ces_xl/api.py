@@ -8,10 +8,10 @@ from typing import Iterator
 
 from tqdm import tqdm
 
-from .contract import WorkbookInput, read_contract
+from .contract import Grid, WorkbookInput, read_contract
 from .core.engine import ScoreResult, score
 from .errors import CESError
-from .layout import result_sheets
+from .layout import ResultSheet, result_sheets
 from .xlsx.atomic import atomic_output, check_output_path
 from .xlsx.reader import check_input_path, read_grids
 from .xlsx.writer import write_results
@@ -28,6 +28,14 @@ def read_workbook(path: str | os.PathLike) -> WorkbookInput:
     return read_contract(read_grids(Path(path)))
 
 
+def score_grids(grids: dict[str, Grid]) -> tuple[ScoreResult, list[ResultSheet]]:
+    """The step every whole-workbook face shares: contract sheets in, result and sheets out."""
+    workbook = read_contract(grids)
+    result = score(workbook.activity, workbook.model, id_column=workbook.id_header)
+    result.notes[:0] = workbook.notes
+    return result, result_sheets(result)
+
+
 def score_workbook(path: str | os.PathLike, output: str | os.PathLike | None = None, *,
                    in_place: bool = False, progress: bool = False) -> ScoreResult:
     """Score the workbook at ``path`` and write it with ``Scores`` and ``Summary`` sheets.
@@ -41,12 +49,10 @@ def score_workbook(path: str | os.PathLike, output: str | os.PathLike | None = N
     check_input_path(source)
     target = resolve_output(source, output, in_place)
     with _stages(progress, total=4) as advance:
-        workbook = read_workbook(source)
+        grids = read_grids(source)
         advance(1)
-        result = score(workbook.activity, workbook.model, id_column=workbook.id_header)
-        result.notes[:0] = workbook.notes
+        result, sheets = score_grids(grids)
         advance(1)
-        sheets = result_sheets(result)
         with atomic_output(target) as tmp:
             write_results(source, tmp, sheets)
             advance(1)

@@ -1,0 +1,179 @@
+"""The "Score workbook" button: score the workbook Excel calls from and write the results into it.
+
+The ribbon's callback runs ``RunPython "import ces_xl; ces_xl.main()"``. Everything here goes
+through two thin functions, :func:`read_book` (sheets -> grids) and :func:`write_book`
+(result sheets -> cells), around the same :func:`ces_xl.api.score_grids` the headless run uses,
+so the button writes the same numbers. All reading and validation happen before the first
+write; a bad workbook gets a plain message box and is left untouched.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import xlwings as xw
+
+from .api import score_grids
+from .contract import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
+from .core.engine import ScoreResult
+from .errors import CESError, column_letter
+from .layout import Block, ResultSheet
+
+TITLE = "Customer Engagement Score"
+# Excel turns text typed with one of these first characters into a formula or eats the quote;
+# a leading apostrophe makes Excel store the rest as text, exactly as given.
+_TEXT_MARKERS = ("=", "+", "-", "@", "'", "\t", "\r")
+
+
+def main() -> None:
+    """Ribbon entry point: score the calling workbook."""
+    run(xw.Book.caller())
+
+
+@xw.script
+def score_active_workbook(book: xw.Book):
+    """Score this workbook (xlwings Lite and xlwings Server run this as a script)."""
+    run(book)
+
+
+def run(book) -> ScoreResult | None:
+    """Score ``book``; on bad input show one plain message instead of a traceback."""
+    try:
+        return score_book(book)
+    except CESError as exc:
+        _alert(book, str(exc))
+    except Exception as exc:  # a bug: still no traceback dialog
+        _alert(book, f"Unexpected error ({type(exc).__name__}: {exc}). Nothing was written.")
+    return None
+
+
+def score_book(book) -> ScoreResult:
+    result, sheets = score_grids(read_book(book))
+    write_book(book, sheets)
+    return result
+
+
+# --- the thin xlwings layer ----------------------------------------------------------------
+
+def read_book(book) -> dict[str, Grid]:
+    """The contract sheets' used ranges as grids; other sheets by name only."""
+    grids: dict[str, Grid] = {}
+    names = [sheet.name for sheet in book.sheets]
+    wanted = {find_sheet(names, n) for n in (ACTIVITY, WEIGHTS, BANDS, SETTINGS)} - {None}
+    for sheet in book.sheets:
+        if sheet.name not in wanted:
+            grids[sheet.name] = Grid(sheet.name, [])
+            continue
+        used = sheet.used_range
+        values = used.options(ndim=2).value or [[]]
+        grids[sheet.name] = Grid(sheet.name, values, top=used.row - 1, left=used.column - 1)
+    return grids
+
+
+def write_book(book, sheets: list[ResultSheet]) -> None:
+    for spec in sheets:
+        write_sheet(book, spec)
+
+
+def write_sheet(book, spec: ResultSheet):
+    names = [sheet.name for sheet in book.sheets]
+    existing = find_sheet(names, spec.name)
+    if existing is not None:
+        index = names.index(existing)
+        book.sheets[existing].delete()
+        following = [s for s in book.sheets][index:index + 1]
+        ws = book.sheets.add(spec.name, before=following[0]) if following else \
+            book.sheets.add(spec.name, after=book.sheets[-1])
+    else:
+        ws = book.sheets.add(spec.name, after=book.sheets[-1])
+    if spec.title:
+        cell = ws.range((1, 1))
+        cell.value = spec.title
+        cell.font.bold, cell.font.size = True, 14
+    for block in spec.blocks:
+        _write_block(ws, block, spec.band_colors)
+    for chart_spec in spec.charts:
+        _optional(lambda: _add_chart(ws, chart_spec))
+    for col, width in spec.widths.items():
+        ws.range((1, col + 1)).column_width = width
+    if spec.freeze:
+        row, col = spec.freeze
+        _optional(lambda: ws.freeze_panes.freeze_at(f"A1:{column_letter(col - 1)}{row}"))
+    return ws
+
+
+def _write_block(ws, block: Block, colors: dict[str, str]) -> None:
+    if block.title:
+        title = ws.range((block.top + 1, block.left + 1))
+        title.value = block.title
+        title.font.bold = True
+    header_row = block.header_row + 1  # 1-based
+    columns = [str(c) for c in block.frame.columns]
+    rows = [[cell_value(v) for v in row] for row in block.frame.itertuples(index=False, name=None)]
+    ws.range((header_row, block.left + 1)).value = [[cell_value(c) for c in columns], *rows]
+    if not rows:
+        return
+    first, last = header_row + 1, header_row + len(rows)
+    for j, name in enumerate(columns):
+        if block.formats.get(name):
+            ws.range((first, block.left + j + 1), (last, block.left + j + 1)).number_format = block.formats[name]
+    for i, fmt in block.row_formats.items():
+        ws.range((first + i, block.left + 1), (first + i, block.left + len(columns))).number_format = fmt
+    whole = ws.range((header_row, block.left + 1), (last, block.left + len(columns)))
+    if block.excel_table:
+        ws.tables.add(source=whole, name=block.excel_table, table_style_name="TableStyleMedium2")
+    else:
+        ws.range((header_row, block.left + 1), (header_row, block.left + len(columns))).font.bold = True
+    if block.band_column:
+        col = block.left + columns.index(block.band_column) + 1
+        area = ws.range((first, col), (last, col))
+        letter = column_letter(col - 1)
+        for label, color in colors.items():
+            text = label.replace('"', '""')
+            _optional(lambda: area.conditional_formats.add_custom(f'=${letter}{first}="{text}"',
+                                                                 fill_color=f"#{color}"))
+
+
+def _add_chart(ws, spec) -> None:
+    block = spec.block
+    columns = list(block.frame.columns)
+    first, last = block.header_row + 1, block.bottom + 1
+    col = block.left + columns.index(spec.values) + 1
+    cat = block.left + columns.index(spec.categories) + 1
+    anchor = ws.range((spec.anchor[0] + 1, spec.anchor[1] + 1))
+    chart = ws.charts.add(left=anchor.left, top=anchor.top, width=420, height=210)
+    chart.chart_type = "bar_clustered"
+    chart.set_source_data(ws.range((first, col), (last, col)))
+    _optional(lambda: chart.set_x_axis_values(ws.range((first + 1, cat), (last, cat))))
+
+
+def cell_value(value):
+    """A Python/numpy value as Excel should store it: text stays text, NaN is an empty cell."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return None if math.isnan(value) else value
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, str) and value.startswith(_TEXT_MARKERS):
+        return "'" + value
+    return value
+
+
+def _optional(action) -> None:
+    """Formatting some engines lack (charts or freeze panes on older hosts) is skipped rather
+    than failing a run whose numbers are already written."""
+    try:
+        action()
+    except NotImplementedError:
+        pass
+
+
+def _alert(book, message: str) -> None:
+    try:
+        book.app.alert(message, title=TITLE, mode="critical")
+    except Exception:
+        print(f"{TITLE}: {message}")
