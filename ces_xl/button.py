@@ -81,9 +81,10 @@ def write_sheet(book, spec: ResultSheet):
     if existing is not None:
         index = names.index(existing)
         book.sheets[existing].delete()
-        following = [s for s in book.sheets][index:index + 1]
-        ws = book.sheets.add(spec.name, before=following[0]) if following else \
-            book.sheets.add(spec.name, after=book.sheets[-1])
+        # Place it where the old one was. Positioned with after= because xlwings' remote engine
+        # (Server/Lite) computes before= one sheet too early; after= is right on every engine.
+        ws = (book.sheets.add(spec.name, after=book.sheets[index - 1]) if index > 0
+              else book.sheets.add(spec.name, before=book.sheets[0]))
     else:
         ws = book.sheets.add(spec.name, after=book.sheets[-1])
     if spec.title:
