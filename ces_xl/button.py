@@ -8,16 +8,13 @@ write; a bad workbook gets a plain message box and is left untouched.
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import xlwings as xw
 
 from .api import score_grids
 from .contract import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
 from .core.engine import ScoreResult
 from .errors import CESError, column_letter
-from .layout import Block, ResultSheet
+from .layout import Block, ResultSheet, plain_value
 
 TITLE = "Customer Engagement Score"
 # Excel turns text typed with one of these first characters into a formula or eats the quote;
@@ -149,16 +146,8 @@ def _add_chart(ws, spec) -> None:
 
 
 def cell_value(value):
-    """A Python/numpy value as Excel should store it: text stays text, NaN is an empty cell."""
-    if value is None:
-        return None
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return None if math.isnan(value) else value
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
+    """A table value as Excel should store it through Range.Value: text stays text."""
+    value = plain_value(value)
     if isinstance(value, str) and value.startswith(_TEXT_MARKERS):
         return "'" + value
     return value

@@ -5,6 +5,7 @@ The headless writer (openpyxl) and the Excel button (xlwings) both render these
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,6 +60,23 @@ class ResultSheet:
     title: str | None = None                 # large title in A1
     freeze: tuple[int, int] | None = None    # 0-based (row, column) of the first unfrozen cell
     widths: dict[int, float] = field(default_factory=dict)
+
+
+def plain_value(value):
+    """A table value as a plain Python cell value: numpy scalars unwrapped, NaN an empty cell.
+    Both writers (openpyxl and xlwings) start from this."""
+    if value is None:
+        return None
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return None if math.isnan(value) else value
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).to_pydatetime()
+    return value
 
 
 def band_colors(labels: list[str]) -> dict[str, str]:

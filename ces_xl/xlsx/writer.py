@@ -5,12 +5,9 @@ is saved back; earlier result sheets are replaced in place (same position in the
 """
 from __future__ import annotations
 
-import datetime as _dt
-import math
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import openpyxl
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import FormulaRule
@@ -20,7 +17,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..contract import find_sheet
 from ..errors import CESError
-from ..layout import Block, ResultSheet
+from ..layout import Block, ResultSheet, plain_value
 
 _TITLE_FONT = Font(bold=True, size=14)
 _BOLD = Font(bold=True)
@@ -127,20 +124,7 @@ def _write_block(book, ws, block: Block, colors: dict[str, str], progress) -> No
 
 def put(cell, value) -> None:
     """Write one value so that data stays data: text is always text, never a formula."""
-    if value is None:
-        cell.value = None
-        return
-    if isinstance(value, (np.floating, float)):
-        value = float(value)
-        cell.value = None if math.isnan(value) else value
-        return
-    if isinstance(value, (np.integer,)):
-        value = int(value)
-    elif isinstance(value, np.bool_):
-        value = bool(value)
-    elif isinstance(value, np.datetime64):
-        value = value.astype("datetime64[us]").astype(_dt.datetime)
-    cell.value = value
+    cell.value = value = plain_value(value)
     if isinstance(value, str):
         # openpyxl treats any string starting with "=" as a formula; pin it to text.
         cell.data_type = "s"
