@@ -126,13 +126,13 @@ def parse_weights(grid: Grid) -> tuple[list[Metric], dict[str, str]]:
         if is_blank(weight):
             raise CESError(f"metric '{name}' has no weight", where=cells["weight"],
                            fix="enter a number (0 switches the metric off)")
-        weight = _number(weight)
+        weight = to_number(weight)
         if weight is None:
             raise CESError(f"weight {values['weight']!r} of metric '{name}' is not a number",
                            where=cells["weight"], fix="enter a number (0 switches the metric off)")
         target = values.get("target")
         if not is_blank(target):
-            parsed = _number(target)
+            parsed = to_number(target)
             if parsed is None:
                 raise CESError(f"target {target!r} of metric '{name}' is not a number", where=cells["target"],
                                fix="enter the activity level that earns full marks, or leave it blank")
@@ -170,7 +170,7 @@ def parse_bands(grid: Grid, notes: list[str]) -> tuple[Band, ...]:
         label = "" if is_blank(values["band"]) else _text(values["band"])
         bounds = {}
         for key in ("from", "to"):
-            number = _number(values[key])
+            number = to_number(values[key])
             if number is None:
                 raise CESError(f"{key.capitalize()} value {values[key]!r} of band '{label}' is not a number",
                                where=cells[key], fix="enter a score, e.g. 40")
@@ -346,8 +346,10 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or is_blank(value):
+def to_number(value: object) -> float | None:
+    """A cell value as a number: numbers and numeric text count; blank, TRUE/FALSE and other
+    text do not (None)."""
+    if isinstance(value, (bool, np.bool_)) or is_blank(value):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)):
         return float(value)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import xlwings as xw
 
-from .contract import Grid, is_blank, parse_bands
+from .contract import Grid, is_blank, parse_bands, to_number
 from .core.engine import assign_bands, score
 from .core.model import DEFAULT_BANDS, Metric, Model
 from .errors import CESError
@@ -113,14 +113,10 @@ def _number(value: Any, where: str, blank: float) -> float:
         raise CESError(f"{where} is TRUE/FALSE, not a number")
     if is_blank(value):
         return blank
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            pass
-    raise CESError(f"{where} is '{value}', not a number")
+    number = to_number(value)
+    if number is None:
+        raise CESError(f"{where} is '{value}', not a number")
+    return number
 
 
 def _score_value(value: Any) -> float:
