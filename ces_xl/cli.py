@@ -38,7 +38,7 @@ def cli() -> None:
               help="Where to write the scored workbook. Default: WORKBOOK-scored.xlsx beside the input.")
 @click.option("--in-place", is_flag=True,
               help="Add the result sheets to WORKBOOK itself (replaced atomically; other sheets kept).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary; errors only.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary (notes and errors still go to stderr).")
 def score(workbook: Path, output: Path | None, in_place: bool, quiet: bool) -> None:
     """Score every customer in WORKBOOK and write Scores and Summary sheets.
 
@@ -57,7 +57,8 @@ def score(workbook: Path, output: Path | None, in_place: bool, quiet: bool) -> N
     if quiet:
         return
     target = workbook if in_place else output or default_output(workbook)
-    click.echo(f"Scored {len(result.scores)} customers ({result.method} method) -> {target}")
+    count = len(result.scores)
+    click.echo(f"Scored {count} customer{'s' if count != 1 else ''} ({result.method} method) -> {target}")
     width = max(len(str(b)) for b in result.bands["Band"])
     for row in result.bands.itertuples(index=False):
         click.echo(f"  {row.Band:<{width}}  {row.Customers:>7}  ({row.Share:6.1%})")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .core.model import DEFAULT_BANDS, Band, Metric, Model
-from .errors import CESError, cell_ref, column_letter, did_you_mean, normalize_header
+from .errors import CESError, cell_ref, column_letter, did_you_mean, nearest, normalize_header
 
 ACTIVITY, WEIGHTS, BANDS, SETTINGS = "Activity", "Weights", "Bands", "Settings"
 RESULT_SHEETS = ("Scores", "Summary")
@@ -82,9 +82,10 @@ def read_contract(grids: Mapping[str, Grid]) -> WorkbookInput:
     for required in (ACTIVITY, WEIGHTS):
         actual = find_sheet(names, required)
         if actual is None:
+            near = nearest(required, names)
             raise CESError(f"the workbook has no '{required}' sheet (it has: {', '.join(names) or 'none'})",
-                           fix=f"add a sheet named '{required}'{did_you_mean(required, names)} "
-                               "(run 'ces-xl template' for an example)")
+                           fix=f"rename sheet '{near}' to '{required}'" if near else
+                           f"add a sheet named '{required}' (run 'ces-xl template' for an example)")
         found[required] = actual
     notes: list[str] = []
     metrics, weights_cells = parse_weights(grids[found[WEIGHTS]])
@@ -330,9 +331,11 @@ def _header_columns(grid: Grid, h: int, known: Sequence[str], required: Sequence
     for key in required:
         if key not in columns:
             span = f"{grid.ref(h, 0)}:{column_letter(grid.left + max(len(header) - 1, 0))}{grid.row_number(h)}"
+            near = nearest(key, present)
             raise CESError(f"no '{key.capitalize()}' column in the header row (found: "
-                           f"{', '.join(present) or 'nothing'}){did_you_mean(key, present)}",
-                           where=span, fix=f"head a column '{key.capitalize()}'")
+                           f"{', '.join(present) or 'nothing'})", where=span,
+                           fix=f"rename '{near}' to '{key.capitalize()}'" if near
+                           else f"head a column '{key.capitalize()}'")
     return columns
 
 

@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import csv
 import os
+
+# xlwings reads its licence key when it is first imported; the remote-engine tests (test_button)
+# need it, whichever test module imports xlwings first. Non-commercial test use only.
+os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 import shutil
 import subprocess
 import sys

@@ -6,15 +6,13 @@ the actions gives the cells the button writes, which must equal the headless run
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import openpyxl
 import pytest
 import python_calamine
 
-os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")  # non-commercial test use only
-xw = pytest.importorskip("xlwings")
+xw = pytest.importorskip("xlwings")  # conftest sets XLWINGS_LICENSE_KEY for the remote engine
 
 import ces_xl  # noqa: E402
 from ces_xl import button  # noqa: E402

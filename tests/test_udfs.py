@@ -123,6 +123,24 @@ def test_udf_gives_the_same_numbers_as_the_headless_run(tmp_path):
         ces_xl.score_workbook(source, tmp_path / "out2.xlsx").scores["Band"].tolist()
 
 
+def test_the_template_formula_gives_the_scores_sheet_numbers(tmp_path):
+    """The Instructions sheet's =CES_SCORE(D2:J2, Weights!B2:B8, Weights!C2:C8), for every row."""
+    import openpyxl
+
+    from .test_workbook import TEMPLATE
+
+    book = openpyxl.load_workbook(TEMPLATE)
+    instructions = " ".join(str(c.value) for c in book["Instructions"]["A"] if c.value)
+    assert "=CES_SCORE(D2:J2, Weights!B2:B8, Weights!C2:C8)" in instructions
+    weights = [[c.value for c in row] for row in book["Weights"]["B2:B8"]]
+    targets = [[c.value for c in row] for row in book["Weights"]["C2:C8"]]
+    result = ces_xl.score_workbook(TEMPLATE, tmp_path / "scored.xlsx")
+    for r, row in enumerate(book["Activity"].iter_rows(min_row=2, max_row=61, min_col=4, max_col=10)):
+        cells = [c.value for c in row]  # blanks arrive as None, as from Excel
+        assert CES_SCORE(cells, weights, targets) == result.scores.loc[r, "Score"]
+        assert CES_BAND(CES_SCORE(cells, weights, targets)) == result.scores.loc[r, "Band"]
+
+
 GENERATE_VBA = textwrap.dedent("""
     import io, json, sys, types
     # The win32 modules xlwings.udfs imports at module level, stubbed (see XLWINGS-NOTES.md).

@@ -51,7 +51,7 @@ def test_seed_001_workbook_scores_30(tmp_path):
     source = make_workbook(tmp_path / "seed.xlsx", SEED_001)
     done = run_cli("score", source)
     assert done.returncode == 0, done.stderr
-    assert "Scored 1 customers (sum method)" in done.stdout
+    assert "Scored 1 customer (sum method)" in done.stdout
     row = scores_by_id(tmp_path / "seed-scored.xlsx")["C-1"]
     assert row["Score"] == 30
     assert row["Band"] == "Very disengaged"  # 30 is in seed 004's 0-40 band

@@ -18,7 +18,7 @@ from ..core.model import DEFAULT_BANDS
 
 # (metric, weight, target, normalization, description): seed 000's metrics and weights.
 METRICS = [
-    ("Website Interactions", 0.20, 30, "log", "Website sessions in the period; log, so the first visits count most"),
+    ("Website Interactions", 0.20, 30, "cap", "Website sessions in the period"),
     ("Purchase Frequency", 0.30, 6, "cap", "Orders placed in the period"),
     ("Social Media Interactions", 0.10, 20, "cap", "Likes, shares and comments on the brand's posts"),
     ("Email Engagement", 0.15, 12, "cap", "Marketing emails clicked in the period"),
@@ -49,7 +49,8 @@ INSTRUCTIONS = [
     "",
     "Score it: click CES > Score workbook in Excel, or run:  ces-xl score CES_Template.xlsx",
     "The results go to new Scores and Summary sheets; your sheets are never changed.",
-    "In a cell: =CES_SCORE(D2:J2, Weights!B2:B8, Weights!C2:C8) and =CES_BAND(score).",
+    "In a cell: =CES_SCORE(D2:J2, Weights!B2:B8, Weights!C2:C8) gives row 2's score (the cap normalization),",
+    "and =CES_BAND(score) its band. Normalization log compresses big counts: ln(1+x) / ln(1+Target).",
     "",
     "Index method: CES = 100 x sum(weight x normalized score) / sum(weight), a 0-100 score.",
     "Sum method: CES = sum(weight x count), e.g. 10 visits x 1 + 5 email clicks x 2 + 2 purchases x 5 = 30.",
