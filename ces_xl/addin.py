@@ -10,8 +10,10 @@ of the *installed* xlwings (``xlwings/quickstart_addin_ribbon.xlam``, the very f
   large "Score workbook" button. Its ``onAction`` is the template's own VBA callback,
   ``RibbonMyAddin.RunMain(control As IRibbonControl)``, which runs::
 
-      mymodule = Left(ThisWorkbook.Name, InStrRev(ThisWorkbook.Name, ".") - 1)
-      RunPython "import " & mymodule & ";" & mymodule & ".main()"
+      Sub RunMain(control As IRibbonControl)
+          mymodule = Left(ThisWorkbook.Name, (InStrRev(ThisWorkbook.Name, ".", -1, vbTextCompare) - 1))
+          RunPython "import " & mymodule & ";" & mymodule & ".main()"
+      End Sub
 
   i.e. it builds the Python module name from the add-in's *file name*. That is why the file
   must be called ``ces_xl.xlam``: the button then runs ``import ces_xl;ces_xl.main()``. (A
@@ -58,7 +60,6 @@ import io
 import os
 import posixpath
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,8 @@ TEMPLATE_NAME = "quickstart_addin_ribbon.xlam"
 UDF_MODULE = "ces_xl.udfs"
 UDF_VBA_MODULE = "xlwings_udfs"  # the name xlwings' "Import Functions" uses (and replaces)
 
+# The template's ribbon callback. It derives the Python module from the add-in's file name
+# (ThisWorkbook.Name without its extension), so ces_xl.xlam runs "import ces_xl;ces_xl.main()".
 CALLBACK_MODULE = "RibbonMyAddin"
 CALLBACK_SUB = "RunMain"
 ON_ACTION = f"{CALLBACK_MODULE}.{CALLBACK_SUB}"
@@ -201,7 +204,7 @@ def install_addin(path: Path | None = None) -> str:
         if not path.is_file():
             raise CESError("the add-in file does not exist", where=str(path),
                            fix="build it first, or leave out the path to build a fresh one")
-        if path.name.lower() != ADDIN_NAME:
+        if path.name != ADDIN_NAME:
             raise CESError(
                 f"the add-in must be named {ADDIN_NAME}: its ribbon button imports the Python module "
                 "named after the file", where=str(path), fix=f"rename it to {ADDIN_NAME}")
@@ -283,6 +286,9 @@ def _write_package(outdir: Path, infos: list[zipfile.ZipInfo], parts: Mapping[st
                 copy.external_attr = info.external_attr
                 copy.create_system = info.create_system
                 out.writestr(copy, edits.get(info.filename, parts[info.filename]))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the add-in is an ordinary file
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -403,7 +409,11 @@ def _xlwings_udf_tools() -> Iterator[types.ModuleType]:
         sys.modules["win32com"].client = sys.modules["win32com.client"]  # type: ignore[attr-defined]
     saved = xw.func, xw.arg, xw.ret
     try:
-        xl_udfs = importlib.import_module("xlwings.udfs")
+        try:
+            xl_udfs = importlib.import_module("xlwings.udfs")
+        except Exception as exc:
+            raise CESError(f"cannot load xlwings' UDF tools ({type(exc).__name__}: {exc})",
+                           where="xlwings.udfs", fix=_REINSTALL_FIX + ", or build without UDFs") from exc
         xw.func, xw.arg, xw.ret = xl_udfs.xlfunc, xl_udfs.xlarg, xl_udfs.xlret
         yield xl_udfs
     finally:

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 
 import pytest
 
 from .conftest import SEED_001, make_workbook, run_cli
 
 
-@pytest.mark.parametrize("args", [["--help"], ["score", "--help"], ["template", "--help"], ["-h"], []])
+@pytest.mark.parametrize("args", [["--help"], ["score", "--help"], ["template", "--help"], ["-h"], [],
+                                  ["addin", "--help"], ["addin", "build", "--help"], ["addin", "install", "--help"]])
 def test_help(args):
     done = run_cli(*args)
     assert done.returncode == 0 and done.stderr == ""
@@ -43,6 +45,21 @@ def test_summary_on_stdout_and_notes_on_stderr(tmp_path):
                                    "proportions of their total")
     quiet = run_cli("score", source, "-q", "-o", tmp_path / "q.xlsx")
     assert quiet.returncode == 0 and quiet.stdout == ""
+
+
+def test_addin_build_and_install_commands(tmp_path):
+    import zipfile
+
+    done = run_cli("addin", "build", "-o", tmp_path / "out")
+    assert done.returncode == 0, done.stderr
+    built = tmp_path / "out" / "ces_xl.xlam"
+    assert done.stdout.strip() == f"Wrote {built}"
+    assert 'label="CES"' in zipfile.ZipFile(built).read("customUI/customUI.xml").decode()
+    if sys.platform not in ("win32", "darwin"):
+        refused = run_cli("addin", "install", "--file", built)
+        assert refused.returncode == 1
+        line = refused.stderr.strip()
+        assert "\n" not in line and "only where desktop Excel runs" in line and "Add-ins" in line
 
 
 def test_installed_console_script(tmp_path):
