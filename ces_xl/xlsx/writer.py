@@ -6,7 +6,6 @@ is saved back; earlier result sheets are replaced in place (same position in the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import openpyxl
 from openpyxl.chart import BarChart, Reference
@@ -24,8 +23,7 @@ _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
 
 
-def write_results(source: Path, target: Path, sheets: list[ResultSheet],
-                  progress: Callable[[int], None] | None = None) -> None:
+def write_results(source: Path, target: Path, sheets: list[ResultSheet]) -> None:
     """Load ``source``, replace or add the result sheets, save to ``target``.
 
     ``target`` should be a fresh temporary path (see :func:`ces_xl.xlsx.atomic.atomic_output`).
@@ -37,12 +35,11 @@ def write_results(source: Path, target: Path, sheets: list[ResultSheet],
         raise CESError(f"cannot open the workbook to write results ({type(exc).__name__}: {exc})",
                        where=str(source), fix="open it in Excel and save it again as .xlsx") from None
     for sheet in sheets:
-        write_sheet(book, sheet, progress)
+        write_sheet(book, sheet)
     book.save(target)
 
 
-def write_sheet(book: openpyxl.Workbook, spec: ResultSheet,
-                progress: Callable[[int], None] | None = None) -> None:
+def write_sheet(book: openpyxl.Workbook, spec: ResultSheet) -> None:
     existing = find_sheet(book.sheetnames, spec.name)
     position = None
     if existing is not None:
@@ -52,7 +49,7 @@ def write_sheet(book: openpyxl.Workbook, spec: ResultSheet,
     if spec.title:
         ws.cell(row=1, column=1, value=spec.title).font = _TITLE_FONT
     for block in spec.blocks:
-        _write_block(book, ws, block, spec.band_colors, progress)
+        _write_block(book, ws, block, spec.band_colors)
     for chart_spec in spec.charts:
         block = chart_spec.block
         columns = list(block.frame.columns)
@@ -76,7 +73,7 @@ def write_sheet(book: openpyxl.Workbook, spec: ResultSheet,
         ws.freeze_panes = f"{get_column_letter(col + 1)}{row + 1}"
 
 
-def _write_block(book, ws, block: Block, colors: dict[str, str], progress) -> None:
+def _write_block(book, ws, block: Block, colors: dict[str, str]) -> None:
     if block.title:
         ws.cell(row=block.top + 1, column=block.left + 1, value=block.title).font = _BOLD
     header_row = block.header_row + 1  # 1-based
@@ -88,7 +85,6 @@ def _write_block(book, ws, block: Block, colors: dict[str, str], progress) -> No
             cell.font = _BOLD
             cell.fill = _HEADER_FILL
     formats = [block.formats.get(c) for c in columns]
-    step = max(len(block.frame) // 100, 1)
     for i, row in enumerate(block.frame.itertuples(index=False, name=None)):
         r = header_row + 1 + i
         row_format = block.row_formats.get(i)
@@ -98,8 +94,6 @@ def _write_block(book, ws, block: Block, colors: dict[str, str], progress) -> No
             number_format = row_format or formats[j]
             if number_format and isinstance(cell.value, (int, float)):
                 cell.number_format = number_format
-        if progress and i % step == 0:
-            progress(min(step, len(block.frame) - i))
     if len(block.frame) == 0:
         return
     first_col = get_column_letter(block.left + 1)
