@@ -62,7 +62,8 @@ def read_book(book) -> dict[str, Grid]:
             grids[sheet.name] = Grid(sheet.name, [])
             continue
         used = sheet.used_range
-        values = used.options(ndim=2).value or [[]]
+        # Error cells as their text (#DIV/0!), so they are reported rather than read as blanks.
+        values = used.options(ndim=2, err_to_str=True).value or [[]]
         grids[sheet.name] = Grid(sheet.name, values, top=used.row - 1, left=used.column - 1)
     return grids
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .core.model import DEFAULT_BANDS, Band, Metric, Model
+from .xlsx.errorcells import ExcelError
 from .errors import CESError, cell_ref, column_letter, did_you_mean, nearest, normalize_header
 
 ACTIVITY, WEIGHTS, BANDS, SETTINGS = "Activity", "Weights", "Bands", "Settings"
@@ -246,6 +247,9 @@ def parse_activity(grid: Grid, model: Model) -> tuple[pd.DataFrame, str]:
         if is_blank(value):
             raise CESError("this row has activity but no customer ID", where=grid.ref(keep[i], first),
                            fix="fill in the ID or delete the row")
+        if isinstance(value, ExcelError):
+            raise CESError(f"the customer ID is the Excel error {value}", where=grid.ref(keep[i], first),
+                           fix="correct the formula or data behind it")
         if isinstance(value, float) and value.is_integer():
             ids[i] = int(value)  # calamine reads every number as float; 1001 is an ID, not 1001.0
     _check_duplicate_ids(ids, keep, grid)
@@ -295,6 +299,9 @@ def numeric_cells(values: list, grid: Grid, c: int, row_index: list[int]) -> np.
     if len(bad):
         i = int(bad[0])
         value = values[i]
+        if isinstance(value, ExcelError):
+            raise CESError(f"the count is the Excel error {value}", where=grid.ref(row_index[i], c),
+                           fix="correct the formula or data behind it, or clear the cell")
         what = ("a date" if isinstance(value, (_dt.date, _dt.datetime, _dt.time, _dt.timedelta))
                 else "TRUE/FALSE" if isinstance(value, bool) else f"{value!r}, not a number")
         raise CESError(f"the count is {what}", where=grid.ref(row_index[i], c),

@@ -18,6 +18,10 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+class ExcelErrorValue(str):
+    """Marks a value to be written as an Excel error cell (t="e"), e.g. ExcelErrorValue("#DIV/0!")."""
+
+
 def make_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
     """Write ``sheets`` (name -> rows of values, from A1) as a real .xlsx file.
 
@@ -31,8 +35,10 @@ def make_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
             for c, value in enumerate(row, start=1):
                 if value is None:
                     continue
-                cell = ws.cell(row=r, column=c, value=value)
-                if isinstance(value, str):
+                cell = ws.cell(row=r, column=c, value=str(value) if isinstance(value, ExcelErrorValue) else value)
+                if isinstance(value, ExcelErrorValue):
+                    assert cell.data_type == "e"
+                elif isinstance(value, str):
                     cell.data_type = "s"
     book.save(path)
     return path

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SEED_001, make_workbook, run_cli
+from .conftest import SEED_001, ExcelErrorValue, make_workbook, run_cli
 
 ACTIVITY = [["Customer", "Visits", "Email Click", "Purchase"],
             ["C-1", 10, 5, 2], ["C-2", 3, 0, 1], ["C-3", 0, 1, 0], ["C-4", 7, 2, 2]]
@@ -66,6 +66,13 @@ CASES = {
                         ["Bands!C2", "'forty'", "not a number"]),
     "text count": (book(Activity=edit(ACTIVITY, 4, 2, "n/a")),
                    ["Activity!C5", "'n/a', not a number", "leave the cell blank"]),
+    # calamine reads error cells as blanks; they must be reported, not counted as 0.
+    "error value in a count": (book(Activity=edit(ACTIVITY, 3, 1, ExcelErrorValue("#DIV/0!"))),
+                               ["Activity!B4", "Excel error #DIV/0!", "correct the formula"]),
+    "error value as an ID": (book(Activity=edit(ACTIVITY, 2, 0, ExcelErrorValue("#N/A"))),
+                             ["Activity!A3", "customer ID is the Excel error #N/A"]),
+    "error value as a weight": (book(Weights=edit(WEIGHTS, 2, 1, ExcelErrorValue("#REF!"))),
+                                ["Weights!B3", "weight #REF! of metric 'Email Click' is not a number"]),
     "duplicate IDs": (book(Activity=ACTIVITY + [["C-2", 1, 1, 1], ["C-4", 0, 0, 0]]),
                       ["duplicate customer IDs", "'C-2' (rows 3, 6)", "'C-4' (rows 5, 7)"]),
     "blank ID": (book(Activity=edit(ACTIVITY, 2, 0, None)), ["Activity!A3", "no customer ID"]),

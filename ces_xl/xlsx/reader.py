@@ -8,6 +8,7 @@ import python_calamine
 
 from ..contract import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
 from ..errors import CESError
+from .errorcells import error_cells
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -47,7 +48,22 @@ def read_grids(path: Path) -> dict[str, Grid]:
             raise CESError(f"cannot read the sheet ({exc})", where=actual,
                            fix="open the workbook in Excel and save it again as .xlsx") from None
         grids[actual] = Grid(actual, rows)
+    _mark_error_cells(path, grids)
     # Keep the other sheet names visible so that a missing-sheet error can list them.
     for name in names:
         grids.setdefault(name, Grid(name, []))
     return grids
+
+
+def _mark_error_cells(path: Path, grids: dict[str, Grid]) -> None:
+    """Put Excel error values (which calamine reads as blanks) back into the grids, so a
+    #DIV/0! is reported by cell instead of counting as 0."""
+    try:
+        found = error_cells(path, list(grids))
+    except Exception:  # a package calamine could read but this scan cannot: nothing to add
+        return
+    for name, cells in found.items():
+        rows = grids[name].rows
+        for (r, c), value in cells.items():
+            if r < len(rows) and c < len(rows[r]):
+                rows[r][c] = value

@@ -1,0 +1,80 @@
+"""Find Excel error values (#DIV/0!, #N/A, ...) in a sheet's XML.
+
+python-calamine reads an error cell as an empty string, so a ``#DIV/0!`` in a count column
+would silently count as a blank (0). One streaming pass over the sheet part finds every
+``<c ... t="e">`` cell so the contract can name it instead.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from pathlib import Path
+
+from defusedxml import ElementTree
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_ERROR_CELL = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*>(?:<f[^>]*?(?:/>|>.*?</f>))?<v>([^<]*)</v>', re.S)
+_REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
+_CHUNK = 8 << 20
+
+
+class ExcelError(str):
+    """An Excel error value such as ``#DIV/0!`` in a cell; a ``str`` so that grids stay plain."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its worksheet part inside the package."""
+    workbook = "xl/workbook.xml"
+    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_PKG}Relationship")}
+    parts = {}
+    for sheet in ElementTree.fromstring(package.read(workbook)).iter(f"{_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_REL}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
+            posixpath.join(posixpath.dirname(workbook), target))
+        parts[sheet.get("name")] = part
+    return parts
+
+
+def error_cells(path: Path, sheets: list[str]) -> dict[str, dict[tuple[int, int], ExcelError]]:
+    """For each named sheet, the 0-based (row, column) of every error cell and its value."""
+    found: dict[str, dict[tuple[int, int], ExcelError]] = {name: {} for name in sheets}
+    with zipfile.ZipFile(path) as package:
+        parts = sheet_parts(package)
+        for name in sheets:
+            if name not in parts or parts[name] not in package.namelist():
+                continue
+            with package.open(parts[name]) as stream:
+                carry = b""
+                while True:
+                    chunk = stream.read(_CHUNK)
+                    data = carry + chunk
+                    # Scan only up to the last complete cell; keep the rest for the next chunk.
+                    cut = len(data) if not chunk else data.rfind(b"</c>") + 4
+                    if cut < 4 and chunk:
+                        carry = data
+                        continue
+                    for match in _ERROR_CELL.finditer(data, 0, cut):
+                        ref = _REF.search(match.group(0))
+                        if ref:
+                            found[name][_position(ref.group(1), ref.group(2))] = ExcelError(
+                                match.group(1).decode("utf-8", "replace"))
+                    carry = data[cut:]
+                    if not chunk:
+                        break
+    return found
+
+
+def _position(letters: bytes, digits: bytes) -> tuple[int, int]:
+    col = 0
+    for ch in letters.decode():
+        col = col * 26 + ord(ch) - 64
+    return int(digits) - 1, col - 1
+
