@@ -17,7 +17,7 @@ from .conftest import REPO, SEED_001, libreoffice_export, make_workbook, run_cli
 from .reference import band, index_scores
 
 TEMPLATE = REPO / "workbook" / "CES_Template.xlsx"
-HOSTILE_IDS = ["=1+1", "@SUM(A1)", "+1", "-2", "=HYPERLINK(\"http://x\")"]
+HOSTILE_IDS = ["=1+1", "@SUM(A1)", "+1", "-2", "=HYPERLINK(\"http://x\")", "\t=2+2", "'=4+4"]
 
 
 def sha(path: Path) -> str:
