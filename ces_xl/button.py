@@ -14,7 +14,7 @@ from .api import score_grids
 from .contract import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
 from .core.engine import ScoreResult
 from .errors import CESError, column_letter
-from .layout import Block, ResultSheet, plain_value
+from .layout import Block, ResultSheet, check_replaceable, free_name, plain_value
 
 TITLE = "Customer Engagement Score"
 # Excel turns text typed with one of these first characters into a formula or eats the quote;
@@ -36,16 +36,27 @@ def score_active_workbook(book: xw.Book):
 def run(book) -> ScoreResult | None:
     """Score ``book``; on bad input show one plain message instead of a traceback."""
     try:
-        return score_book(book)
+        result, sheets = score_grids(read_book(book))
+        check_book(book, sheets)
     except CESError as exc:
         _alert(book, str(exc))
+        return None
     except Exception as exc:  # a bug: still no traceback dialog
         _alert(book, f"Unexpected error ({type(exc).__name__}: {exc}). Nothing was written.")
-    return None
+        return None
+    try:
+        write_book(book, sheets)
+    except Exception as exc:
+        _alert(book, f"Writing the results failed ({type(exc).__name__}: {exc}); the Scores and Summary "
+                     "sheets may be incomplete. Your other sheets were not changed; run Score workbook again.")
+        return None
+    return result
 
 
 def score_book(book) -> ScoreResult:
+    """Score ``book`` and write the results; raises :class:`CESError` on bad input."""
     result, sheets = score_grids(read_book(book))
+    check_book(book, sheets)
     write_book(book, sheets)
     return result
 
@@ -66,6 +77,14 @@ def read_book(book) -> dict[str, Grid]:
         values = used.options(ndim=2, err_to_str=True).value or [[]]
         grids[sheet.name] = Grid(sheet.name, values, top=used.row - 1, left=used.column - 1)
     return grids
+
+
+def check_book(book, sheets: list[ResultSheet]) -> None:
+    """Everything that could stop the write, checked before the first change."""
+    names = [sheet.name for sheet in book.sheets]
+    for spec in sheets:
+        if (existing := find_sheet(names, spec.name)) is not None:
+            check_replaceable(existing, book.sheets[existing].range("A1:E1").value)
 
 
 def write_book(book, sheets: list[ResultSheet]) -> None:
@@ -120,7 +139,8 @@ def _write_block(ws, block: Block, colors: dict[str, str]) -> None:
         ws.range((first + i, block.left + 1), (first + i, block.left + len(columns))).number_format = fmt
     whole = ws.range((header_row, block.left + 1), (last, block.left + len(columns)))
     if block.excel_table:
-        ws.tables.add(source=whole, name=block.excel_table, table_style_name="TableStyleMedium2")
+        taken = [table.name for sheet in ws.book.sheets for table in sheet.tables]
+        ws.tables.add(source=whole, name=free_name(block.excel_table, taken), table_style_name="TableStyleMedium2")
     else:
         ws.range((header_row, block.left + 1), (header_row, block.left + len(columns))).font.bold = True
     if block.band_column:

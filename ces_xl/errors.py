@@ -57,5 +57,8 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 
 
 def normalize_header(value: object) -> str:
-    """The contract's matching rule: case- and space-insensitive."""
+    """The contract's matching rule: case- and space-insensitive. A header typed as a number
+    (2024, which readers hand over as 2024.0) matches the text "2024"."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
     return "".join(str(value).split()).casefold()

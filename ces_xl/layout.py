@@ -12,8 +12,11 @@ import numpy as np
 import pandas as pd
 
 from .core.engine import NO_DATA, ScoreResult
+from .errors import CESError
 
 SCORES, SUMMARY = "Scores", "Summary"
+SUMMARY_TITLE = "Customer Engagement Score summary"
+_SCORES_MARK = ["Score", "Band", "Rank", "Percentile"]  # B1:E1 of every Scores sheet
 # Excel's own red-yellow-green colour scale, so band colours look native.
 _RED, _YELLOW, _GREEN, _GREY = (0xF8, 0x69, 0x6B), (0xFF, 0xEB, 0x84), (0x63, 0xBE, 0x7B), "D9D9D9"
 
@@ -62,6 +65,30 @@ class ResultSheet:
     widths: dict[int, float] = field(default_factory=dict)
 
 
+def check_replaceable(name: str, first_row: list) -> None:
+    """Refuse to replace a sheet called Scores or Summary that ces_xl did not write.
+
+    ``first_row`` holds the sheet's A1:E1 values. Ours are recognised by cells every engine can
+    read: the Summary's title in A1, the Scores header in B1:E1.
+    """
+    first_row = list(first_row) + [None] * 5
+    ours = (first_row[0] == SUMMARY_TITLE) if name.casefold() == SUMMARY.casefold() else (
+        [str(v) for v in first_row[1:5]] == _SCORES_MARK)
+    if not ours:
+        raise CESError(f"the workbook already has a sheet '{name}' that ces-xl did not write, and the results "
+                       "would replace it", where=name, fix="rename that sheet, then score again")
+
+
+def free_name(wanted: str, taken) -> str:
+    """``wanted``, or ``wanted2``, ``wanted3``... : the first name not in ``taken`` (any case).
+    Excel table names must be unique in a workbook."""
+    taken = {t.casefold() for t in taken}
+    name, n = wanted, 2
+    while name.casefold() in taken:
+        name, n = f"{wanted}{n}", n + 1
+    return name
+
+
 def plain_value(value):
     """A table value as a plain Python cell value: numpy scalars unwrapped, NaN an empty cell.
     Both writers (openpyxl and xlwings) start from this."""
@@ -97,7 +124,7 @@ def result_sheets(result: ScoreResult) -> list[ResultSheet]:
 
 
 def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
-    frame = _unique_columns(result.scores)
+    frame = result.scores
     score_format = "0.0" if result.method == "index" else "0.##"
     formats = {"Score": score_format, "Rank": "0", "Percentile": "0%", "Data coverage": "0%"}
     formats.update({c: "0.0" if result.method == "index" else "0.##" for c in result.contribution_columns})
@@ -125,7 +152,7 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     chart = BarChart("Customers by band", bands, "Band", "Customers", anchor=(2, 8))
     widths = {0: 30, 1: 16, 2: 14, 3: 14, 4: 16, 5: 12, 6: 40}
     return ResultSheet(SUMMARY, blocks, colors, charts=[chart],
-                       title="Customer Engagement Score summary", widths=widths)
+                       title=SUMMARY_TITLE, widths=widths)
 
 
 def _model_table(result: ScoreResult) -> pd.DataFrame:
@@ -141,18 +168,6 @@ def _model_table(result: ScoreResult) -> pd.DataFrame:
         "Direction": [m.direction if index else "" for m in metrics],
         "Description": [m.description for m in metrics],
     })
-
-
-def _unique_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Excel tables need distinct, non-empty header texts: an ID column headed like one of the
-    result columns (say 'Score') gets an ' (ID)' suffix; a blank one is called 'ID'."""
-    others = {str(c).casefold() for c in frame.columns[1:]}
-    name = str(frame.columns[0]).strip() or "ID"
-    while name.casefold() in others:
-        name += " (ID)"
-    if name == frame.columns[0]:
-        return frame
-    return frame.set_axis([name, *frame.columns[1:]], axis=1)
 
 
 def _widths(frame: pd.DataFrame) -> dict[int, float]:

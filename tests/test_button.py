@@ -145,3 +145,11 @@ def test_main_is_the_ribbon_entry_point(monkeypatch, tmp_path):
     ces_xl.main()  # RunPython "import ces_xl; ces_xl.main()"
     _, written = replay(book, ["Activity", "Weights"])
     assert written["Scores"][(1, 1)] == 30
+
+
+def test_a_users_own_summary_sheet_is_not_replaced(tmp_path):
+    book = remote_book(make_workbook(tmp_path / "b.xlsx", dict(SEED_001, Summary=[["My notes"]])))
+    assert button.run(book) is None
+    actions = book.json()["actions"]
+    assert [a["func"] for a in actions] == ["alert"]
+    assert "already has a sheet 'Summary' that ces-xl did not write" in actions[0]["args"][0]

@@ -237,3 +237,34 @@ def test_exclude_policy_blank_scores_are_empty_cells(tmp_path, soffice):
     lo = libreoffice_export(soffice, out, tmp_path / "lo")["Scores"]
     assert lo[2][:3] == ["1002", "", ces_xl.NO_DATA]
     assert not any(math.isnan(float(v)) for v in lo[1][1:2])
+
+
+def test_an_id_header_named_like_a_result_column_keeps_the_ids(tmp_path):
+    source = make_workbook(tmp_path / "b.xlsx", {
+        "Activity": [["Score", "Visits", "Segment"], ["A", 3, "x"], ["B", 4, "y"]],
+        "Weights": [["Metric", "Weight"], ["Visits", 2]]})
+    ces_xl.score_workbook(source, tmp_path / "out.xlsx")
+    rows = sheet_rows(tmp_path / "out.xlsx", "Scores")
+    assert rows[0][:3] == ("Score (ID)", "Score", "Band")
+    assert [r[:2] for r in rows[1:]] == [("A", 6), ("B", 8)]
+    assert [r[-1] for r in rows[1:]] == ["x", "y"]
+
+
+def test_headers_typed_as_numbers_match_metric_names(tmp_path):
+    source = make_workbook(tmp_path / "b.xlsx", {
+        "Activity": [["ID", 2024, 2025], ["A", 3, 1]],
+        "Weights": [["Metric", "Weight"], [2024, 1], ["2025", 10]]})
+    ces_xl.score_workbook(source, tmp_path / "out.xlsx")
+    assert scores_by_id(tmp_path / "out.xlsx")["A"]["Score"] == 3 + 10
+
+
+def test_a_results_table_name_taken_elsewhere_gets_a_free_name(tmp_path):
+    scored = tmp_path / "scored.xlsx"
+    ces_xl.score_workbook(make_workbook(tmp_path / "b.xlsx", SEED_001), scored)
+    book = openpyxl.load_workbook(scored)
+    book["Scores"].title = "Old scores"  # the user kept the old results under another name
+    book.save(scored)
+    ces_xl.score_workbook(scored, tmp_path / "again.xlsx")
+    again = openpyxl.load_workbook(tmp_path / "again.xlsx")
+    assert list(again["Old scores"].tables) == ["CES_Scores"]
+    assert list(again["Scores"].tables) == ["CES_Scores2"]

@@ -103,7 +103,8 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
     total = np.where(has_data, np.nansum(contributions, axis=1), np.nan)
     total = np.round(total, SCORE_DECIMALS)
 
-    out = pd.DataFrame({str(id_column): ids.to_numpy()})
+    contribution_columns = [contribution_header(m.name) for m in model.metrics]
+    out = pd.DataFrame({_id_header(id_column, contribution_columns): ids.to_numpy()})
     out["Score"] = total
     out["Band"] = assign_bands(total, model.bands)
     out["Rank"] = pd.Series(total).rank(method="min", ascending=False).to_numpy()
@@ -114,7 +115,6 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
     if model.missing == "exclude":
         with np.errstate(invalid="ignore", divide="ignore"):
             out["Data coverage"] = (present * np.abs(weights)).sum(axis=1) / np.abs(weights).sum()
-    contribution_columns = [contribution_header(m.name) for m in model.metrics]
     for i, header in enumerate(contribution_columns):
         out[header] = contributions[:, i]
     segment_column = _find_segment(activity, segment_column, exclude=[id_column, *metric_columns])
@@ -138,11 +138,24 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
         stats=_stats(out, model, method),
         model=model,
         method=method,
-        id_column=str(id_column),
+        id_column=str(out.columns[0]),
         metric_columns=[str(c) for c in metric_columns],
         contribution_columns=contribution_columns,
         notes=notes,
     )
+
+
+RESULT_COLUMNS = ("Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap", "Data coverage", "Segment")
+
+
+def _id_header(id_column, contribution_columns: list[str]) -> str:
+    """The Scores table's ID header: the Activity's, unless it clashes with a result column
+    (an ID column headed 'Score' would otherwise be overwritten); then ' (ID)' is added."""
+    taken = {normalize_header(c) for c in (*RESULT_COLUMNS, *contribution_columns)}
+    name = str(id_column).strip() or "ID"
+    while normalize_header(name) in taken:
+        name += " (ID)"
+    return name
 
 
 def assign_bands(scores, bands: tuple[Band, ...] | list[Band]) -> np.ndarray:

@@ -16,7 +16,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..contract import find_sheet
 from ..errors import CESError
-from ..layout import Block, ResultSheet, plain_value
+from ..layout import Block, ResultSheet, check_replaceable, free_name, plain_value
 
 _TITLE_FONT = Font(bold=True, size=14)
 _BOLD = Font(bold=True)
@@ -34,6 +34,9 @@ def write_results(source: Path, target: Path, sheets: list[ResultSheet]) -> None
     except Exception as exc:  # openpyxl raises many types for damaged or hostile packages
         raise CESError(f"cannot open the workbook to write results ({type(exc).__name__}: {exc})",
                        where=str(source), fix="open it in Excel and save it again as .xlsx") from None
+    for spec in sheets:  # all checks before the first change
+        if (existing := find_sheet(book.sheetnames, spec.name)) is not None:
+            check_replaceable(existing, [book[existing].cell(row=1, column=c).value for c in range(1, 6)])
     for sheet in sheets:
         write_sheet(book, sheet)
     book.save(target)
@@ -100,7 +103,8 @@ def _write_block(book, ws, block: Block, colors: dict[str, str]) -> None:
     last_col = get_column_letter(block.left + len(columns))
     last_row = header_row + len(block.frame)
     if block.excel_table:
-        table = Table(displayName=_free_table_name(book, block.excel_table),
+        taken = [name for sheet in book.worksheets for name in sheet.tables]
+        table = Table(displayName=free_name(block.excel_table, taken),
                       ref=f"{first_col}{header_row}:{last_col}{last_row}")
         table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
         ws.add_table(table)
@@ -122,11 +126,3 @@ def put(cell, value) -> None:
     if isinstance(value, str):
         # openpyxl treats any string starting with "=" as a formula; pin it to text.
         cell.data_type = "s"
-
-
-def _free_table_name(book: openpyxl.Workbook, wanted: str) -> str:
-    taken = {name.casefold() for ws in book.worksheets for name in ws.tables}
-    name, n = wanted, 2
-    while name.casefold() in taken:
-        name, n = f"{wanted}{n}", n + 1
-    return name
