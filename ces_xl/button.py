@@ -17,9 +17,6 @@ from .errors import CESError, column_letter
 from .layout import Block, ResultSheet, check_replaceable, free_name, plain_value
 
 TITLE = "Customer Engagement Score"
-# Excel turns text typed with one of these first characters into a formula or eats the quote;
-# a leading apostrophe makes Excel store the rest as text, exactly as given.
-_TEXT_MARKERS = ("=", "+", "-", "@", "'", "\t", "\r")
 
 
 def main() -> None:
@@ -167,11 +164,15 @@ def _add_chart(ws, spec) -> None:
 
 
 def cell_value(value):
-    """A table value as Excel should store it through Range.Value: text stays text."""
+    """A table value as Excel should store it through Range.Value: text stays text.
+
+    Excel parses a string written to Range.Value as if typed: "=1+1" becomes a formula, "00123"
+    the number 123, "1/2" a date, "TRUE" a boolean. A leading apostrophe makes it store the
+    rest as text, exactly as given, so every string gets one."""
     value = plain_value(value)
-    if isinstance(value, str) and value.startswith(_TEXT_MARKERS):
-        return "'" + value
-    return value
+    if value == "":
+        return None
+    return "'" + value if isinstance(value, str) else value
 
 
 def _optional(action) -> None:

@@ -357,18 +357,24 @@ def _text(value: object) -> str:
 
 
 def to_number(value: object) -> float | None:
-    """A cell value as a number: numbers and numeric text count; blank, TRUE/FALSE and other
-    text do not (None)."""
+    """A cell value as a number: numbers and plain numeric text ("12", " 3.5 ", "1e3") count;
+    blank, TRUE/FALSE, NaN/infinity and other text ("1_000", "n/a") do not (None). The same
+    rule as the Activity columns, so every face reads a cell the same way."""
     if isinstance(value, (bool, np.bool_)) or is_blank(value):
         return None
     if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or "_" in text:
+            return None
         try:
-            return float(value.strip())
+            number = float(text)
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _segment_value(value: object) -> object:

@@ -35,7 +35,7 @@ def CES_SCORE(activity, weights, targets=None, method=None):
     A block of rows gives one score per row."""
     try:
         rows = _matrix(activity, "activity")
-        weight_list = _vector(weights, "weights")
+        weight_list = _vector(weights, "weights", blank=0.0)
         if len(rows) == 1 and len(rows[0]) != len(weight_list) and len(weight_list) == 1:
             rows = [[v] for v in rows[0]]  # a single column of one metric for many customers
         if rows and len(rows[0]) != len(weight_list):
@@ -98,11 +98,12 @@ def _matrix(value: Any, what: str) -> list[list[float]]:
     return rows
 
 
-def _vector(value: Any, what: str) -> list[float]:
+def _vector(value: Any, what: str, blank: float = np.nan) -> list[float]:
+    """A row or column of numbers; a blank is ``blank`` (NaN: not allowed)."""
     rows = _matrix(value, what)
     if len(rows) > 1 and len(rows[0]) > 1:
         raise CESError(f"{what} must be one row or one column")
-    flat = [v for row in rows for v in row]
+    flat = [blank if np.isnan(v) else v for row in rows for v in row]
     if any(np.isnan(v) for v in flat):
         raise CESError(f"{what} value {next(i for i, v in enumerate(flat, 1) if np.isnan(v))} is blank")
     return flat

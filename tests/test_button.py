@@ -99,7 +99,17 @@ def test_text_that_looks_like_a_formula_is_written_as_text(tmp_path):
     button.run(book)
     _, written = replay(book, [s.name for s in book.sheets])
     ids = [written["Scores"][(r, 0)] for r in range(1, len(HOSTILE_IDS) + 1)]
-    assert ids == ["'" + i for i in HOSTILE_IDS]  # every one starts with = + - or @
+    assert ids == ["'" + i for i in HOSTILE_IDS]  # Excel's text marker: stored exactly as given
+
+
+def test_text_that_looks_like_a_number_date_or_boolean_stays_text(tmp_path):
+    ids = ["00123", "1E5", "1/2", "TRUE", "12:30"]
+    activity = [["Customer", "Visits"]] + [[i, n] for n, i in enumerate(ids)]
+    book = remote_book(make_workbook(tmp_path / "b.xlsx", {"Activity": activity,
+                                                           "Weights": [["Metric", "Weight"], ["Visits", 1]]}))
+    button.run(book)
+    _, written = replay(book, [s.name for s in book.sheets])
+    assert [written["Scores"][(r, 0)] for r in range(1, 6)] == ["'" + i for i in ids]
 
 
 def test_rerun_replaces_the_result_sheets_in_place(tmp_path):
@@ -136,7 +146,7 @@ def test_the_script_runs_as_xlwings_server_and_lite_call_it(tmp_path):
     book = remote_book(make_workbook(tmp_path / "seed.xlsx", SEED_001))
     asyncio.run(custom_scripts_call(module, "score_active_workbook", typehint_to_value={xw.Book: book}))
     _, written = replay(book, ["Activity", "Weights"])
-    assert written["Scores"][(1, 0)] == "C-1" and written["Scores"][(1, 1)] == 30
+    assert excel_text(written["Scores"][(1, 0)]) == "C-1" and written["Scores"][(1, 1)] == 30
 
 
 def test_main_is_the_ribbon_entry_point(monkeypatch, tmp_path):

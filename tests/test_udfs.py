@@ -53,6 +53,7 @@ def test_one_metric_for_a_column_of_customers():
 
 
 def test_blanks_are_zero():
+    assert CES_SCORE([10, 5, 2], [1, None, 5]) == 10 + 0 + 10  # a blank weight switches a metric off
     assert CES_SCORE([10, None, 2], SEED_001_WEIGHTS) == 20
     assert CES_SCORE([10, "", 2], SEED_001_WEIGHTS) == 20
     assert CES_SCORE(np.array([10, np.nan, 2]), SEED_001_WEIGHTS) == 20
@@ -63,7 +64,9 @@ def test_blanks_are_zero():
     (([10, 5, 2, 1], SEED_001_WEIGHTS), "#CES! 3 weights for 4 metrics"),
     (([10, "lots", 2], SEED_001_WEIGHTS), "#CES! activity row 1, value 2 is 'lots', not a number"),
     (([10, True, 2], SEED_001_WEIGHTS), "#CES! activity row 1, value 2 is TRUE/FALSE, not a number"),
-    (([10, 5, 2], [1, None, 5]), "#CES! weights value 2 is blank"),
+    (([10, 5, 2], [1, "nan", 5]), "#CES! weights row 1, value 2 is 'nan', not a number"),
+    (([10, "1_000", 2], SEED_001_WEIGHTS), "#CES! activity row 1, value 2 is '1_000', not a number"),
+    (([10, 5, 2], SEED_001_WEIGHTS, [1, None, 2]), "#CES! targets value 2 is blank"),
     (([10, 5, 2], [[1, 2], [5, 6]]), "#CES! weights must be one row or one column"),
     (([10, 5, 2], SEED_001_WEIGHTS, [1, 2]), "#CES! 2 targets for 3 metrics"),
     (([10, 5, 2], SEED_001_WEIGHTS, [1, 0, 2]), "#CES! target 0.0 of metric 'Metric 2' must be a number above 0"),

@@ -7,11 +7,15 @@ import shutil
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
+import python_calamine
 from openpyxl.workbook.defined_name import DefinedName
 
 import ces_xl
+from ces_xl.layout import result_sheets
 from ces_xl.xlsx.template import METRICS
+from ces_xl.xlsx.writer import write_results
 
 from .conftest import REPO, SEED_001, libreoffice_export, make_workbook, run_cli
 from .reference import band, index_scores
@@ -268,3 +272,30 @@ def test_a_results_table_name_taken_elsewhere_gets_a_free_name(tmp_path):
     again = openpyxl.load_workbook(tmp_path / "again.xlsx")
     assert list(again["Old scores"].tables) == ["CES_Scores"]
     assert list(again["Scores"].tables) == ["CES_Scores2"]
+
+
+ODD_TEXT = ["bell\x07here", "\r=3+3", "line1\nline2", "x_x0041_y", "tab\tin"]
+
+
+def test_control_characters_and_escape_lookalikes_round_trip_exactly(tmp_path, soffice):
+    # Written the way Excel stores them (_xHHHH_), so readers that follow the format
+    # (calamine, LibreOffice, Excel) get back exactly the text the engine had.
+    activity = pd.DataFrame({"ID": ODD_TEXT, "Visits": range(len(ODD_TEXT))})
+    result = ces_xl.score(activity, ces_xl.Model([ces_xl.Metric("Visits", 1)]))
+    out = tmp_path / "out.xlsx"
+    make_workbook(tmp_path / "b.xlsx", {"Activity": [["ID"]], "Weights": [["Metric", "Weight"]]})
+    write_results(tmp_path / "b.xlsx", out, result_sheets(result))
+    ids = python_calamine.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Scores").to_python()
+    assert [row[0] for row in ids[1:]] == ODD_TEXT
+    lo = libreoffice_export(soffice, out, tmp_path / "lo")["Scores"]
+    assert [row[0] for row in lo[1:]] == ODD_TEXT
+
+
+def test_sum_method_says_what_it_does_not_use(tmp_path):
+    source = make_workbook(tmp_path / "b.xlsx", {
+        "Activity": [["ID", "Visits", "Tickets"], ["A", 3, 2]],
+        "Weights": [["Metric", "Weight", "Direction"], ["Visits", 1, None], ["Tickets", 2, "lower"]],
+        "Settings": [["Setting", "Value"], ["Method", "sum"]]})
+    result = ces_xl.score_workbook(source, tmp_path / "out.xlsx")
+    assert result.scores.loc[0, "Score"] == 3 + 4
+    assert any("sum method does not use Direction 'lower'" in n and "negative weight" in n for n in result.notes)

@@ -152,6 +152,12 @@ class Model:
                            where=m.where("target"),
                            fix="enter the activity level that earns full marks, e.g. 10")
         if self.resolved_method != "index":
+            unused = [what for what, used in (("Direction 'lower'", m.direction == "lower"),
+                                              (f"Normalization '{m.normalization}'", m.normalization),
+                                              ("a Target", m.target is not None)) if used]
+            if unused:
+                notes.append(f"metric '{m.name}': the sum method does not use {' or '.join(unused)} (it adds "
+                             "weight x count; a negative weight makes a penalty)")
             return
         if m.weight < 0:
             raise CESError(f"weight {m.weight:g} of metric '{m.name}' is negative, which the index "

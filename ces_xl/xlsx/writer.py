@@ -5,6 +5,7 @@ is saved back; earlier result sheets are replaced in place (same position in the
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
@@ -122,7 +123,23 @@ def _write_block(book, ws, block: Block, colors: dict[str, str]) -> None:
 
 def put(cell, value) -> None:
     """Write one value so that data stays data: text is always text, never a formula."""
-    cell.value = value = plain_value(value)
+    value = plain_value(value)
+    if isinstance(value, str):
+        value = ooxml_text(value)
+    cell.value = value
     if isinstance(value, str):
         # openpyxl treats any string starting with "=" as a formula; pin it to text.
         cell.data_type = "s"
+
+
+# Characters XML cannot hold (or that XML readers turn into something else: a carriage return
+# becomes a line feed), and text that already looks like an escape.
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
+
+
+def ooxml_text(value: str) -> str:
+    """Escape text the way Excel stores it: a control character c as _xHHHH_, and a literal
+    "_xHHHH_" as "_x005F_xHHHH_", so Excel, LibreOffice and calamine read back the exact text.
+    (openpyxl would otherwise refuse control characters and lose carriage returns.)"""
+    return _NEEDS_ESCAPE.sub(lambda m: f"_x{ord(m.group()):04X}_" if len(m.group()) == 1
+                             else "_x005F" + m.group(), value)
