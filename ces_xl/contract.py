@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from .core.model import DEFAULT_BANDS, Band, Metric, Model
-from .xlsx.errorcells import ExcelError
 from .errors import CESError, cell_ref, column_letter, did_you_mean, nearest, normalize_header
 
 ACTIVITY, WEIGHTS, BANDS, SETTINGS = "Activity", "Weights", "Bands", "Settings"
@@ -29,6 +28,14 @@ _SETTING_KEYS = {
     "period": "period",
 }
 _SETTING_NAMES = ("Method", "Missing values", "Period")
+
+
+class ExcelError(str):
+    """An Excel error value such as ``#DIV/0!`` in a cell (readers mark them; a ``str`` so
+    grids stay plain values)."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 @dataclass
@@ -228,6 +235,9 @@ def parse_activity(grid: Grid, model: Model) -> tuple[pd.DataFrame, str]:
                            "and one row per customer")
     header = grid.rows[h]
     first = next(c for c, v in enumerate(header) if not is_blank(v))
+    if any(not is_blank(v) for row in grid.rows[h + 1:] for v in row[:first]):
+        raise CESError("the customer ID column has no header", where=grid.ref(h, first - 1),
+                       fix="type a header for it, e.g. Customer ID")
     by_key: dict[str, list[int]] = {}
     for c in range(first + 1, len(header)):
         if not is_blank(header[c]):

@@ -24,7 +24,7 @@ ERROR_PREFIX = "#CES!"
 
 
 @xw.func(category="CES")
-@xw.arg("activity", doc="One customer's row of metric values, or a block of rows (one customer per row): "
+@xw.arg("activity", ndim=2, doc="One customer's row of metric values, or a block of rows (one customer per row): "
                         "activity counts over the period; blank is 0.")
 @xw.arg("weights", doc="The weight of each metric, a row or column as long as a row of activity.")
 @xw.arg("targets", doc="Optional: the activity level that earns full marks for each metric. With targets "
@@ -59,7 +59,7 @@ def CES_SCORE(activity, weights, targets=None, method=None):
 
 
 @xw.func(category="CES")
-@xw.arg("score", doc="A score, or a column of scores.")
+@xw.arg("score", ndim=2, doc="A score, or a column of scores.")
 @xw.arg("bands", doc="Optional: a range laid out like the Bands sheet (a Band, From, To header row, then one "
                      "row per band). Default: 0-40 Very disengaged, 41-75 Somewhat engaged, 76-100 Very engaged.")
 def CES_BAND(score, bands=None):
@@ -67,13 +67,19 @@ def CES_BAND(score, bands=None):
     A column of scores gives a column of bands."""
     try:
         table = DEFAULT_BANDS if _omitted(bands) else _bands(bands)
-        values = [_score_value(v) for row in _matrix(score, "score") for v in row]
+        grid = _matrix(score, "score")
+        if isinstance(score, (list, tuple, np.ndarray)) and np.ndim(score) == 1 and len(grid[0]) > 1:
+            grid = [[v] for v in grid[0]]  # a 1-D list is what xlwings hands over for a column
+        values = [v for row in grid for v in row]
         labels = [("" if np.isnan(v) else label) for v, label in zip(values, assign_bands(values, table))]
     except CESError as exc:
         return _message(exc)
     except Exception as exc:
         return f"{ERROR_PREFIX} {type(exc).__name__}: {exc}"[:255]
-    return labels[0] if len(labels) == 1 else [[label] for label in labels]
+    if len(labels) == 1:
+        return labels[0]
+    width = len(grid[0])
+    return [labels[i:i + width] for i in range(0, len(labels), width)]  # the shape of the scores
 
 
 # --- turning Excel's values into numbers ---------------------------------------------------
@@ -88,7 +94,10 @@ def _matrix(value: Any, what: str) -> list[list[float]]:
         value = [list(value)]
     rows = []
     for r, row in enumerate(value, start=1):
-        row = row.tolist() if isinstance(row, np.ndarray) else list(row)
+        if isinstance(row, np.ndarray):
+            row = row.tolist()
+        if not isinstance(row, (list, tuple)):
+            raise CESError(f"{what} mixes rows and single values")
         rows.append([_number(v, f"{what} row {r}, value {c}", blank=0.0 if what == "activity" else np.nan)
                      for c, v in enumerate(row, start=1)])
     if not rows or not rows[0]:
@@ -118,12 +127,6 @@ def _number(value: Any, where: str, blank: float) -> float:
     if number is None:
         raise CESError(f"{where} is '{value}', not a number")
     return number
-
-
-def _score_value(value: Any) -> float:
-    if is_blank(value):
-        return np.nan
-    return _number(value, "score", np.nan)
 
 
 def _omitted(value: Any) -> bool:

@@ -34,3 +34,17 @@ def test_a_formula_cell_with_a_cached_error_and_cells_across_chunk_boundaries(tm
     monkeypatch.setattr(errorcells, "_CHUNK", 100)  # force many chunk boundaries
     found = error_cells(path, ["Activity"])["Activity"]
     assert found == {(r - 1, 1): "#DIV/0!" for r in range(7, 200, 7)}
+
+
+def test_namespace_prefixed_cells(tmp_path):
+    path = tmp_path / "x.xlsx"
+    sheet = ('<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><x:sheetData>'
+             '<x:row r="2"><x:c r="C2" t="e"><x:f>NA()</x:f><x:v>#N/A</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("xl/workbook.xml", '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                   'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+                   '<sheet name="Activity" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels", '<Relationships xmlns="http://schemas.openxmlformats.org/package/'
+                   '2006/relationships"><Relationship Id="rId1" Type="x" Target="/xl/worksheets/s.xml"/></Relationships>')
+        z.writestr("xl/worksheets/s.xml", sheet)
+    assert error_cells(path, ["Activity"]) == {"Activity": {(1, 2): "#N/A"}}

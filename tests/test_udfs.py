@@ -76,6 +76,7 @@ def test_blanks_are_zero():
     (([10, 5, 2], [1, -2, 1], [5, 5, 5]), "#CES! weight -2 of metric 'Metric 2' is negative"),
     (([[1, 2, 3], [1, 2]], SEED_001_WEIGHTS), "#CES! activity rows differ in length"),
     (({"a": 1}, SEED_001_WEIGHTS), "#CES! activity is '{'a': 1}', not a number"),
+    (([[1, 2], 3], [1, 1]), "#CES! activity mixes rows and single values"),
 ])
 def test_bad_input_is_a_short_message_not_a_traceback(args, message):
     got = CES_SCORE(*args)
@@ -90,6 +91,12 @@ def test_bad_input_is_a_short_message_not_a_traceback(args, message):
 ])
 def test_seed_004_bands(value, label):
     assert CES_BAND(value) == label
+
+
+def test_bands_keep_the_shape_of_the_scores():
+    assert CES_BAND([[40, 76]]) == [["Very disengaged", "Very engaged"]]  # a row spills as a row
+    assert CES_BAND([[40, 76], [10, 50]]) == [["Very disengaged", "Very engaged"],
+                                               ["Very disengaged", "Somewhat engaged"]]
 
 
 def test_band_of_a_column_of_scores_and_custom_bands():

@@ -13,20 +13,17 @@ from pathlib import Path
 
 from defusedxml import ElementTree
 
+from ..contract import ExcelError
+
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_ERROR_CELL = re.compile(rb'<c\b[^>]*?\bt="e"[^>]*>(?:<f[^>]*?(?:/>|>.*?</f>))?<v>([^<]*)</v>', re.S)
+# Cells may carry a namespace prefix (<x:c>), as some exporters write them.
+_ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\bt="e"[^>]*>(?:<(?:\w+:)?f[^>]*?(?:/>|>.*?</(?:\w+:)?f>))?'
+                         rb'<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>', re.S)
 _REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _CHUNK = 8 << 20
-
-
-class ExcelError(str):
-    """An Excel error value such as ``#DIV/0!`` in a cell; a ``str`` so that grids stay plain."""
-
-    def __repr__(self) -> str:
-        return str(self)
 
 
 def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
