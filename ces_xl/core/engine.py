@@ -268,13 +268,18 @@ def _numeric_column(column: pd.Series, name, ids: pd.Series) -> np.ndarray:
         bad = (np.isnan(values) & ~blank.to_numpy()) | bools.to_numpy()
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise CESError(f"activity column '{name}', customer {ids.iloc[row]!r}: {raw.iloc[row]!r} is not "
+            raise CESError(f"activity column '{name}', customer {plain(ids.iloc[row])!r}: {raw.iloc[row]!r} is not "
                            "a number", fix="enter a count (blank counts as missing)")
     if np.isinf(values).any():
         row = int(np.flatnonzero(np.isinf(values))[0])
-        raise CESError(f"activity column '{name}', customer {ids.iloc[row]!r}: the value is infinite",
+        raise CESError(f"activity column '{name}', customer {plain(ids.iloc[row])!r}: the value is infinite",
                        fix="enter a finite count")
     return values
+
+
+def plain(value):
+    """A numpy scalar as the Python value it holds (for messages: 7, not np.int64(7))."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _find_segment(activity: pd.DataFrame, segment_column, exclude) -> object | None:
