@@ -11,6 +11,10 @@ from ..errors import CESError
 from .errorcells import error_cells
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm")
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+MAX_RATIO = 200
+MAX_PART_BYTES_AT_HIGH_RATIO = 64 * 2**20
+MAX_TOTAL_BYTES = 4 * 2**30
 
 
 def check_input_path(path: Path) -> None:
@@ -23,9 +27,42 @@ def check_input_path(path: Path) -> None:
     if suffix not in SUPPORTED_SUFFIXES:
         raise CESError(f"'{suffix or 'no extension'}' files are not supported", where=str(path),
                        fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
+    with open(path, "rb") as handle:
+        magic = handle.read(8)
+    if magic == _OLE_MAGIC:
+        # Excel saves a password-protected .xlsx inside an OLE compound file, like an old .xls.
+        raise CESError("the workbook is password-protected (encrypted), or an old-format .xls with an .xlsx name",
+                       where=str(path), fix="open it in Excel, remove the password (File > Info > Protect "
+                                            "Workbook) and save it as an Excel Workbook (.xlsx)")
     if not zipfile.is_zipfile(path):
-        raise CESError("the file is not a valid Excel workbook (it is damaged, encrypted or of another type)",
-                       where=str(path), fix="open it in Excel, remove any password and save it as .xlsx")
+        raise CESError("the file is not a valid Excel workbook (it is damaged or of another type)",
+                       where=str(path), fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
+    check_package_size(path)
+
+
+def check_package_size(path: Path) -> None:
+    """Refuse a zip bomb from the sizes in the zip's directory, before decompressing anything.
+
+    Real sheets compress about 5-20 times; a part that inflates past 64 MiB at more than 200
+    times is not a spreadsheet. The total is capped well above Excel's largest sheets (a full
+    1,048,576-row sheet of ten metrics is under 1 GiB of XML)."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            members = package.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise CESError(f"the file is not a valid Excel workbook ({exc})", where=str(path),
+                       fix="open it in Excel and save it as an Excel Workbook (.xlsx)") from None
+    total = sum(m.file_size for m in members)
+    for m in members:
+        ratio = m.file_size / max(m.compress_size, 1)
+        if m.file_size > MAX_PART_BYTES_AT_HIGH_RATIO and ratio > MAX_RATIO:
+            raise CESError(f"part {m.filename} would inflate {ratio:,.0f} times to {m.file_size / 2**20:,.0f} MiB, "
+                           "which no real workbook does (a zip bomb?)", where=str(path),
+                           fix="do not open this file; re-export the data from its source")
+    if total > MAX_TOTAL_BYTES:
+        raise CESError(f"the workbook would inflate to {total / 2**30:,.1f} GiB, over the "
+                       f"{MAX_TOTAL_BYTES / 2**30:.0f} GiB limit", where=str(path),
+                       fix="split the Activity sheet into smaller workbooks")
 
 
 def read_grids(path: Path) -> dict[str, Grid]:
