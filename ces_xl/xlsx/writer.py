@@ -17,6 +17,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 
 from ..contract import find_sheet
 from ..errors import CESError
+from .package import carry_over_ribbon
 from ..layout import Block, ResultSheet, check_replaceable, free_name, plain_value
 
 _TITLE_FONT = Font(bold=True, size=14)
@@ -41,6 +42,8 @@ def write_results(source: Path, target: Path, sheets: list[ResultSheet]) -> None
     for sheet in sheets:
         write_sheet(book, sheet)
     book.save(target)
+    if keep_vba:
+        carry_over_ribbon(source, target)  # openpyxl drops the ribbon of a macro workbook
 
 
 def write_sheet(book: openpyxl.Workbook, spec: ResultSheet) -> None:
