@@ -161,3 +161,12 @@ def test_a_sheet_16384_columns_wide_scores_and_keeps_its_last_column(tmp_path):
     result = ces_xl.score_workbook(source, out)
     assert result.scores.loc[0, "Score"] == 30
     assert openpyxl.load_workbook(out)["Activity"]["XFD2"].value == "kept"
+
+
+def test_more_rows_than_excel_allows_is_refused_before_reading(tmp_path, monkeypatch):
+    monkeypatch.setattr("ces_xl.xlsx.reader.MAX_ROWS", 3)  # a 4-row sheet stands in for 1,048,577 rows
+    source = make_workbook(tmp_path / "b.xlsx", {"Activity": [["ID", "X"], ["A", 1], ["B", 2], ["C", 3]],
+                                                 "Weights": [["Metric", "Weight"], ["X", 1]]})
+    with pytest.raises(ces_xl.CESError, match="Activity: the sheet has 4 rows, more than Excel's 3"):
+        ces_xl.score_workbook(source, tmp_path / "out.xlsx")
+    assert not (tmp_path / "out.xlsx").exists()

@@ -15,6 +15,7 @@ _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_RATIO = 200
 MAX_PART_BYTES_AT_HIGH_RATIO = 64 * 2**20
 MAX_TOTAL_BYTES = 4 * 2**30
+MAX_ROWS = 1_048_576  # Excel's sheet limit
 
 
 def check_input_path(path: Path) -> None:
@@ -80,7 +81,13 @@ def read_grids(path: Path) -> dict[str, Grid]:
         if actual is None:
             continue
         try:
-            rows = book.get_sheet_by_name(actual).to_python(skip_empty_area=False)
+            sheet = book.get_sheet_by_name(actual)
+            if sheet.height > MAX_ROWS:  # only non-Excel writers make these; refuse before reading
+                raise CESError(f"the sheet has {sheet.height:,} rows, more than Excel's {MAX_ROWS:,}",
+                               where=actual, fix="split it into workbooks of at most 1,048,575 customers")
+            rows = sheet.to_python(skip_empty_area=False)
+        except CESError:
+            raise
         except Exception as exc:
             raise CESError(f"cannot read the sheet ({exc})", where=actual,
                            fix="open the workbook in Excel and save it again as .xlsx") from None
