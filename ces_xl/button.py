@@ -11,7 +11,7 @@ from __future__ import annotations
 import xlwings as xw
 
 from .api import score_grids
-from .contract import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
+from .contract import ACTIVITY, BANDS, EXCEL_ERRORS, SETTINGS, WEIGHTS, ExcelError, Grid, find_sheet
 from .core.engine import ScoreResult
 from .errors import CESError, column_letter
 from .layout import Block, ResultSheet, check_replaceable, free_name, plain_value
@@ -70,8 +70,10 @@ def read_book(book) -> dict[str, Grid]:
             grids[sheet.name] = Grid(sheet.name, [])
             continue
         used = sheet.used_range
-        # Error cells as their text (#DIV/0!), so they are reported rather than read as blanks.
-        values = used.options(ndim=2, err_to_str=True).value or [[]]
+        # Error cells as their text (#DIV/0!), marked as errors so they are reported by cell
+        # exactly as the headless reader reports them, rather than read as blanks.
+        values = [[ExcelError(v) if isinstance(v, str) and v in EXCEL_ERRORS else v for v in row]
+                  for row in used.options(ndim=2, err_to_str=True).value or [[]]]
         grids[sheet.name] = Grid(sheet.name, values, top=used.row - 1, left=used.column - 1)
     return grids
 

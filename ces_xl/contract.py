@@ -38,6 +38,10 @@ class ExcelError(str):
         return str(self)
 
 
+EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
+
+
 @dataclass
 class Grid:
     """One sheet's values: ``rows[r][c]`` is the cell ``top + r``, ``left + c`` (0-based).
@@ -295,7 +299,7 @@ def numeric_cells(values: list, grid: Grid, c: int, row_index: list[int]) -> np.
     kinds = series.map(type)
     numeric = kinds.isin(_NUMBER_TYPES).to_numpy()
     if numeric.all():
-        return series.to_numpy(dtype=float)
+        return _check_range(series.to_numpy(dtype=float), grid, c, row_index)
     out = np.full(len(values), np.nan)
     out[numeric] = series[numeric].to_numpy(dtype=float)
     is_text = kinds.eq(str).to_numpy()
@@ -316,10 +320,24 @@ def numeric_cells(values: list, grid: Grid, c: int, row_index: list[int]) -> np.
                 else "TRUE/FALSE" if isinstance(value, bool) else f"{value!r}, not a number")
         raise CESError(f"the count is {what}", where=grid.ref(row_index[i], c),
                        fix="enter a number, or leave the cell blank")
+    return _check_range(out, grid, c, row_index)
+
+
+def _check_range(out: np.ndarray, grid: Grid, c: int, row_index: list[int]) -> np.ndarray:
     if np.isinf(out).any():
         i = int(np.flatnonzero(np.isinf(out))[0])
         raise CESError("the count is infinite", where=grid.ref(row_index[i], c), fix="enter a finite number")
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(out) > MAX_COUNT
+    if huge.any():
+        i = int(np.flatnonzero(huge)[0])
+        raise CESError(f"the count {out[i]:g} is too large to score (weighted sums would overflow or lose "
+                       "precision)", where=grid.ref(row_index[i], c),
+                       fix=f"use counts up to {MAX_COUNT:g}, e.g. in thousands")
     return out
+
+
+MAX_COUNT = 1e15  # Excel itself keeps 15 significant digits
 
 
 _NUMBER_TYPES = [float, int, np.float64, np.float32, np.int64, np.int32]

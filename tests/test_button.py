@@ -16,17 +16,22 @@ xw = pytest.importorskip("xlwings")  # conftest sets XLWINGS_LICENSE_KEY for the
 
 import ces_xl  # noqa: E402
 from ces_xl import button  # noqa: E402
+from ces_xl.xlsx.errorcells import error_cells  # noqa: E402
 
 from .conftest import SEED_001, make_workbook  # noqa: E402
+from .test_errors import CASES as ERROR_CASES  # noqa: E402
 from .test_workbook import HOSTILE_IDS, TEMPLATE, book_with_extras, hostile_book  # noqa: E402
 
 
 def remote_book(path: Path) -> "xw.Book":
     """The workbook at ``path`` as xlwings' remote engine sees an open Excel workbook."""
     book = python_calamine.CalamineWorkbook.from_path(str(path))
+    errors = error_cells(path, list(book.sheet_names))
     sheets = []
     for name in book.sheet_names:
         values = book.get_sheet_by_name(name).to_python(skip_empty_area=False) or [[""]]
+        for (r, c), error in errors[name].items():  # Excel sends error cells as "#DIV/0!" text
+            values[r][c] = str(error)
         # Excel hands numbers to Python as floats and blanks as None.
         values = [[None if v == "" else float(v) if isinstance(v, int) and not isinstance(v, bool) else v
                    for v in row] for row in values]
@@ -163,3 +168,15 @@ def test_a_users_own_summary_sheet_is_not_replaced(tmp_path):
     actions = book.json()["actions"]
     assert [a["func"] for a in actions] == ["alert"]
     assert "already has a sheet 'Summary' that ces-xl did not write" in actions[0]["args"][0]
+
+
+@pytest.mark.parametrize("name", list(ERROR_CASES))
+def test_every_bad_workbook_case_gets_the_same_message_from_the_button(tmp_path, name):
+    """The CLI's bad-input matrix through the button: the same message in one box, nothing written."""
+    sheets, words = ERROR_CASES[name]
+    book = remote_book(make_workbook(tmp_path / "in.xlsx", sheets))
+    assert button.run(book) is None
+    actions = book.json()["actions"]
+    assert [a["func"] for a in actions] == ["alert"], name
+    for word in words:
+        assert word in actions[0]["args"][0], (word, actions[0]["args"][0])

@@ -3,6 +3,7 @@ exit, no traceback, no output file, and the input left exactly as it was."""
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 from pathlib import Path
 
@@ -73,6 +74,16 @@ CASES = {
                              ["Activity!A3", "customer ID is the Excel error #N/A"]),
     "error value as a weight": (book(Weights=edit(WEIGHTS, 2, 1, ExcelErrorValue("#REF!"))),
                                 ["Weights!B3", "weight #REF! of metric 'Email Click' is not a number"]),
+    "date as a count": (book(Activity=edit(ACTIVITY, 1, 3, datetime.date(2024, 5, 1))),
+                        ["Activity!D2", "the count is a date"]),
+    "huge count": (book(Activity=edit(ACTIVITY, 2, 1, 1e308)), ["Activity!B3", "too large", "thousands"]),
+    "nan text count": (book(Activity=edit(ACTIVITY, 2, 2, "NaN")), ["Activity!C3", "'NaN', not a number"]),
+    "infinite text count": (book(Activity=edit(ACTIVITY, 3, 3, "inf")), ["Activity!D4", "infinite"]),
+    "TRUE as a count": (book(Activity=edit(ACTIVITY, 1, 1, True)), ["Activity!B2", "TRUE/FALSE"]),
+    "empty Activity": (book(Activity=[]), ["Activity: the sheet is empty"]),
+    "duplicate metric header": (book(Activity=[["Customer", "Visits", "visits", "Email Click", "Purchase"],
+                                               ["C-1", 1, 2, 3, 4]]),
+                                ["metric 'Visits' matches 2 columns", "Activity!B1", "Activity!C1"]),
     "duplicate IDs": (book(Activity=ACTIVITY + [["C-2", 1, 1, 1], ["C-4", 0, 0, 0]]),
                       ["duplicate customer IDs", "'C-2' (rows 3, 6)", "'C-4' (rows 5, 7)"]),
     "blank ID header": (book(Activity=edit(ACTIVITY, 0, 0, None)),
