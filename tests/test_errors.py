@@ -167,3 +167,42 @@ def test_usage_errors_are_one_line_with_exit_2(tmp_path):
         assert done.returncode == 2, args
         line = done.stderr.strip()
         assert "\n" not in line and line.startswith("ces-xl: error: ") and "--help" in line, line
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_workbook_through_the_python_api(tmp_path, name):
+    import ces_xl
+
+    sheets, words = CASES[name]
+    source = make_workbook(tmp_path / "in.xlsx", sheets)
+    with pytest.raises(ces_xl.CESError) as error:
+        ces_xl.score_workbook(source)
+    for word in words:
+        assert word in str(error.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.xlsx"]
+
+
+def test_a_workbook_open_in_excel_is_not_replaced_in_place(tmp_path):
+    source = make_workbook(tmp_path / "book.xlsx", SEED_001)
+    (tmp_path / "~$book.xlsx").write_bytes(b"owner")  # what Excel leaves while the book is open
+    before = sha(source)
+    done = run_cli("score", source, "--in-place")
+    assert done.returncode == 1 and "open in Excel" in done.stderr and "close it" in done.stderr
+    assert sha(source) == before
+    assert run_cli("score", source, "-o", tmp_path / "copy.xlsx").returncode == 0  # a copy is fine
+
+
+def test_an_unwritable_output_folder(tmp_path, monkeypatch):
+    import os
+
+    import ces_xl
+
+    source = make_workbook(tmp_path / "book.xlsx", SEED_001)
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    real_access = os.access
+    # Tests run as root in CI, where permission bits do not stop writes; ask the check itself.
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
+    with pytest.raises(ces_xl.CESError, match="output folder is not writable"):
+        ces_xl.score_workbook(source, folder / "out.xlsx")
+    assert list(folder.iterdir()) == []

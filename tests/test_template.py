@@ -62,3 +62,11 @@ def test_template_command(tmp_path):
     assert again.returncode == 1 and "--force" in again.stderr
     assert run_cli("template", path, "--force").returncode == 0
     assert run_cli("template", tmp_path / "mine.csv").returncode == 1
+
+
+def test_libreoffice_opens_the_template(tmp_path, soffice):
+    from .conftest import libreoffice_export
+
+    sheets = libreoffice_export(soffice, TEMPLATE, tmp_path / "lo")
+    assert set(sheets) == {"Instructions", "Activity", "Weights", "Bands", "Settings"}
+    assert len(sheets["Activity"]) == 61 and sheets["Weights"][1][:2] == ["Website Interactions", "0.2"]
