@@ -84,6 +84,7 @@ CASES = {
     "duplicate metric header": (book(Activity=[["Customer", "Visits", "visits", "Email Click", "Purchase"],
                                                ["C-1", 1, 2, 3, 4]]),
                                 ["metric 'Visits' matches 2 columns", "Activity!B1", "Activity!C1"]),
+    "blank metric name": (book(Weights=edit(WEIGHTS, 2, 0, None)), ["Weights!A3", "no metric name"]),
     "duplicate IDs": (book(Activity=ACTIVITY + [["C-2", 1, 1, 1], ["C-4", 0, 0, 0]]),
                       ["duplicate customer IDs", "'C-2' (rows 3, 6)", "'C-4' (rows 5, 7)"]),
     "blank ID header": (book(Activity=edit(ACTIVITY, 0, 0, None)),
@@ -206,3 +207,10 @@ def test_an_unwritable_output_folder(tmp_path, monkeypatch):
     with pytest.raises(ces_xl.CESError, match="output folder is not writable"):
         ces_xl.score_workbook(source, folder / "out.xlsx")
     assert list(folder.iterdir()) == []
+
+
+def test_negative_counts_are_scored_with_a_warning(tmp_path):
+    source = make_workbook(tmp_path / "in.xlsx", book(Activity=edit(ACTIVITY, 1, 1, -4)))
+    done = run_cli("score", source)
+    assert done.returncode == 0
+    assert "ces-xl: note: metric 'Visits': 1 negative value(s) score 0 under cap" in done.stderr
