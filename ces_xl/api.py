@@ -65,12 +65,11 @@ def resolve_output(source: Path, output, in_place: bool) -> Path:
         raise CESError("both an output path and in-place were asked for", where="--in-place",
                        fix="give either -o/--output or --in-place, not both")
     target = source if in_place else Path(output) if output is not None else default_output(source)
-    for path in {source, target} if in_place else {target}:
-        owner = path.with_name("~$" + path.name)  # Excel's owner file while the workbook is open
-        if owner.exists():
-            raise CESError("the workbook is open in Excel (its lock file ~$" + path.name + " is there)",
-                           where=str(path), fix="close it in Excel (or use the CES > Score workbook button "
-                                                "there), then run again")
+    # Excel's owner file while the workbook is open (in place, the target is the input).
+    if target.with_name("~$" + target.name).exists():
+        raise CESError("the workbook is open in Excel (its lock file ~$" + target.name + " is there)",
+                       where=str(target), fix="close it in Excel (or use the CES > Score workbook button "
+                                              "there), then run again")
     if not in_place and target.exists() and os.path.samefile(target, source):
         raise CESError("the output would overwrite the input", where=str(target),
                        fix="choose another output path, or pass --in-place to update the input")

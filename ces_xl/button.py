@@ -50,14 +50,6 @@ def run(book) -> ScoreResult | None:
     return result
 
 
-def score_book(book) -> ScoreResult:
-    """Score ``book`` and write the results; raises :class:`CESError` on bad input."""
-    result, sheets = score_grids(read_book(book))
-    check_book(book, sheets)
-    write_book(book, sheets)
-    return result
-
-
 # --- the thin xlwings layer ----------------------------------------------------------------
 
 def read_book(book) -> dict[str, Grid]:

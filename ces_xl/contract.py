@@ -18,7 +18,6 @@ from .core.model import DEFAULT_BANDS, Band, Metric, Model
 from .errors import CESError, cell_ref, column_letter, did_you_mean, nearest, normalize_header
 
 ACTIVITY, WEIGHTS, BANDS, SETTINGS = "Activity", "Weights", "Bands", "Settings"
-RESULT_SHEETS = ("Scores", "Summary")
 
 _WEIGHTS_COLUMNS = ("metric", "weight", "target", "normalization", "direction", "description")
 _SETTING_KEYS = {

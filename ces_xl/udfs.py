@@ -86,10 +86,11 @@ def CES_BAND(score, bands=None):
 
 def _matrix(value: Any, what: str) -> list[list[float]]:
     """Scalar, list, list of lists or numpy array -> rows of floats (blank -> 0 for activity)."""
+    blank = 0.0 if what == "activity" else np.nan
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
-        return [[_number(value, what, blank=0.0 if what == "activity" else np.nan)]]
+        return [[_number(value, what, blank=blank)]]
     elif not value or not isinstance(value[0], (list, tuple, np.ndarray)):
         value = [list(value)]
     rows = []
@@ -98,7 +99,7 @@ def _matrix(value: Any, what: str) -> list[list[float]]:
             row = row.tolist()
         if not isinstance(row, (list, tuple)):
             raise CESError(f"{what} mixes rows and single values")
-        rows.append([_number(v, f"{what} row {r}, value {c}", blank=0.0 if what == "activity" else np.nan)
+        rows.append([_number(v, f"{what} row {r}, value {c}", blank=blank)
                      for c, v in enumerate(row, start=1)])
     if not rows or not rows[0]:
         raise CESError(f"{what} is empty")
