@@ -1,148 +1,346 @@
-"""Render :class:`~ces_xl.layout.ResultSheet` descriptions into a copy of the input workbook.
+"""Write the result sheets into a copy of the input workbook, at the level of the package.
 
-openpyxl loads the whole workbook so that every other sheet, formula, style and defined name
-is saved back; earlier result sheets are replaced in place (same position in the tab order).
+Every part of the input that the results do not change is copied raw (see
+:class:`~ces_xl.xlsx.package.PackageCopy`): the Activity sheet, shared strings, other sheets,
+macros, the ribbon, pictures. Only these are written new:
+
+* the Scores and Summary worksheet parts, streamed from :mod:`ces_xl.xlsx.sheetxml`, with their
+  table, drawing and chart parts;
+* ``xl/styles.xml``, with the few styles the results use appended (see :mod:`.styles`);
+* ``xl/workbook.xml`` and its relationships (the sheet list), and ``[Content_Types].xml``.
+
+Earlier result sheets are replaced in place (same tab position, same part name); the parts only
+they used (their tables, drawings, charts) are dropped, and so is ``calcChain.xml``, which Excel
+rebuilds. Memory stays flat: nothing is loaded but the small XML parts edited.
 """
 from __future__ import annotations
 
+import html
 import re
+import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
-import openpyxl
-from openpyxl.chart import BarChart, Reference
-from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from defusedxml import ElementTree
 
 from ..contract import find_sheet
 from ..errors import CESError
-from .package import carry_over_ribbon
-from ..layout import Block, ResultSheet, check_replaceable, free_name, plain_value
+from ..layout import ResultSheet, check_replaceable, free_name
+from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHART, REL_DRAWING,
+                      REL_SHARED_STRINGS, REL_STYLES, REL_TABLE, REL_WORKSHEET, DOC_REL, Package, PackageCopy,
+                      content_types_with, free_id, free_part, relationships_with, relative_target, rels_part)
+from .sheetxml import SheetLinks, chart_xml, drawing_xml, table_xml, worksheet_chunks
+from .styles import MAIN_NS, StyleSheet
 
-_TITLE_FONT = Font(bold=True, size=14)
-_BOLD = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", start_color="DDEBF7", end_color="DDEBF7")
+# Level 1 deflates a large sheet about three times faster than the default 6, for files
+# about a fifth larger; the small parts use the default.
+BIG_PART_COMPRESSLEVEL = 1
 
 
-def write_results(source: Path, target: Path, sheets: list[ResultSheet]) -> None:
-    """Load ``source``, replace or add the result sheets, save to ``target``.
+@dataclass
+class _NewSheet:
+    spec: ResultSheet
+    part: str
+    rel_id: str
+    replaces: str | None                   # the existing sheet name it replaces
+    tables: list[tuple[str, str, int, str]] = field(default_factory=list)  # part, rel id, table id, name
+    drawing: tuple[str, str] | None = None  # part, rel id
+    charts: list[tuple[str, str]] = field(default_factory=list)  # part, rel id (in the drawing's rels)
 
-    ``target`` should be a fresh temporary path (see :func:`ces_xl.xlsx.atomic.atomic_output`).
-    """
-    keep_vba = source.suffix.lower() == ".xlsm"
+
+def write_results(source: Path, target: Path, sheets: list[ResultSheet],
+                  progress: Callable[[int], None] | None = None) -> None:
+    """Write ``source`` plus the result ``sheets`` to ``target`` (a fresh temporary path, see
+    :func:`ces_xl.xlsx.atomic.atomic_output`). ``progress(n)`` is told of every ``n`` data rows
+    written. Everything is checked before the first byte is written."""
     try:
-        book = openpyxl.load_workbook(source, keep_vba=keep_vba, rich_text=True)
-    except Exception as exc:  # openpyxl raises many types for damaged or hostile packages
-        raise CESError(f"cannot open the workbook to write results ({type(exc).__name__}: {exc})",
-                       where=str(source), fix="open it in Excel and save it again as .xlsx") from None
-    for spec in sheets:  # all checks before the first change
-        if (existing := find_sheet(book.sheetnames, spec.name)) is not None:
-            check_replaceable(existing, [book[existing].cell(row=1, column=c).value for c in range(1, 6)])
-    for sheet in sheets:
-        write_sheet(book, sheet)
-    book.save(target)
-    if keep_vba:
-        carry_over_ribbon(source, target)  # openpyxl drops the ribbon of a macro workbook
+        package = Package(source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise CESError(f"cannot open the workbook to write results ({exc})", where=str(source),
+                       fix="open it in Excel and save it again as .xlsx") from None
+    with package:
+        try:
+            _write(package, target, sheets, progress)
+        except (KeyError, ValueError, AttributeError, ElementTree.ParseError) as exc:
+            if isinstance(exc, CESError):
+                raise
+            raise CESError(f"cannot add the results to this workbook's structure ({type(exc).__name__}: {exc})",
+                           where=str(source), fix="open it in Excel and save it again as .xlsx") from None
 
 
-def write_sheet(book: openpyxl.Workbook, spec: ResultSheet) -> None:
-    existing = find_sheet(book.sheetnames, spec.name)
-    position = None
-    if existing is not None:
-        position = book.sheetnames.index(existing)
-        book.remove(book[existing])
-    ws = book.create_sheet(spec.name, position)
-    if spec.title:
-        ws.cell(row=1, column=1, value=spec.title).font = _TITLE_FONT
-    for block in spec.blocks:
-        _write_block(book, ws, block, spec.band_colors)
-    for chart_spec in spec.charts:
-        block = chart_spec.block
-        columns = list(block.frame.columns)
-        first, last = block.header_row + 2, block.bottom + 1  # 1-based data rows
-        chart = BarChart()
-        chart.type = "bar"
-        chart.title = chart_spec.title
-        chart.legend = None
-        chart.y_axis.title = chart_spec.values
-        chart.add_data(Reference(ws, min_col=block.left + columns.index(chart_spec.values) + 1,
-                                 min_row=first - 1, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(ws, min_col=block.left + columns.index(chart_spec.categories) + 1,
-                                       min_row=first, max_row=last))
-        chart.height, chart.width = 7.5, 15
-        row, col = chart_spec.anchor
-        ws.add_chart(chart, f"{get_column_letter(col + 1)}{row + 1}")
-    for col, width in spec.widths.items():
-        ws.column_dimensions[get_column_letter(col + 1)].width = width
-    if spec.freeze:
-        row, col = spec.freeze
-        ws.freeze_panes = f"{get_column_letter(col + 1)}{row + 1}"
+def _write(package: Package, target: Path, sheets: list[ResultSheet], progress) -> None:
+    workbook_part = package.main_part()
+    workbook_xml = package.read(workbook_part).decode("utf-8")
+    workbook_rels = package.relationships(workbook_part)
+    rel_targets = {r.id: r.target for r in workbook_rels}
+    elements = _sheet_elements(workbook_xml)
+    names = [e.name for e in elements]
+
+    # All checks first: a Scores or Summary sheet that ces-xl did not write is never replaced.
+    plans: list[_NewSheet] = []
+    taken_parts = set(package.names)
+    taken_rel_ids = {r.id for r in workbook_rels}
+    for spec in sheets:
+        existing = find_sheet(names, spec.name)
+        if existing is not None:
+            element = elements[names.index(existing)]
+            part = rel_targets.get(element.rel_id, "")
+            check_replaceable(existing, _first_row(package, part, workbook_rels))
+            plans.append(_NewSheet(spec, part, element.rel_id, existing))
+        else:
+            part = free_part(taken_parts, "xl/worksheets/sheet{}.xml")
+            rel_id = free_id(taken_rel_ids)
+            taken_parts.add(part)
+            taken_rel_ids.add(rel_id)
+            plans.append(_NewSheet(spec, part, rel_id, None))
+
+    replaced = {p.part for p in plans if p.replaces}
+    dropped = package.parts_only_reachable_from(replaced, keep=replaced) if replaced else set()
+    dropped_rel_ids = []
+    if replaced:  # the calculation chain may list formula cells of the replaced sheets
+        for rel in workbook_rels:
+            if rel.type == REL_CALC_CHAIN:
+                dropped.add(rel.target)
+                dropped_rel_ids.append(rel.id)
+
+    # Names: table names are unique in a workbook and may not clash with defined names.
+    taken_tables, table_ids = _existing_tables(package, dropped)
+    taken_tables |= set(_defined_names(workbook_xml))
+    next_table_id = max(table_ids, default=0) + 1
+    for plan in plans:
+        sheet_rel_ids: set[str] = set()
+        for block in plan.spec.blocks:
+            if block.excel_table:
+                part = free_part(taken_parts, "xl/tables/table{}.xml")
+                name = free_name(block.excel_table, taken_tables)
+                rel_id = free_id(sheet_rel_ids)
+                taken_parts.add(part), taken_tables.add(name), sheet_rel_ids.add(rel_id)
+                plan.tables.append((part, rel_id, next_table_id, name))
+                next_table_id += 1
+        if plan.spec.charts:
+            drawing = free_part(taken_parts, "xl/drawings/drawing{}.xml")
+            taken_parts.add(drawing)
+            plan.drawing = (drawing, free_id(sheet_rel_ids))
+            for _ in plan.spec.charts:
+                chart = free_part(taken_parts, "xl/charts/chart{}.xml")
+                taken_parts.add(chart)
+                plan.charts.append((chart, free_id(r for _, r in plan.charts)))
+
+    styles_part = next((r.target for r in workbook_rels if r.type == REL_STYLES), None)
+    styles = StyleSheet(package.read(styles_part) if styles_part in package.names else None)
+    new_rels = [(p.rel_id, REL_WORKSHEET, relative_target(workbook_part, p.part)) for p in plans if not p.replaces]
+    if styles_part is None or styles_part not in package.names:
+        styles_part = styles_part or "xl/styles.xml"
+        if not any(r.type == REL_STYLES for r in workbook_rels):
+            new_rels.append((free_id(taken_rel_ids), REL_STYLES, relative_target(workbook_part, styles_part)))
+
+    added_types = {styles_part: CONTENT_TYPES[REL_STYLES]}
+    for plan in plans:
+        added_types[plan.part] = CONTENT_TYPES[REL_WORKSHEET]
+        added_types |= {part: CONTENT_TYPES[REL_TABLE] for part, *_ in plan.tables}
+        if plan.drawing:
+            added_types[plan.drawing[0]] = CONTENT_TYPES[REL_DRAWING]
+        added_types |= {part: CONTENT_TYPES[REL_CHART] for part, _ in plan.charts}
+    new_workbook = _workbook_with(workbook_xml, elements, plans).encode("utf-8")
+    workbook_rels_part = rels_part(workbook_part)
+    new_workbook_rels = relationships_with(
+        package.read(workbook_rels_part) if workbook_rels_part in package.names else None, new_rels, dropped_rel_ids)
+    new_types = content_types_with(package.read(CONTENT_TYPES_PART), added_types, dropped)
+
+    written = {p.part for p in plans} | {rels_part(p.part) for p in plans}
+    infos = {info.filename: info for info in package.infos}
+    with PackageCopy(target, package) as out:
+        for info in package.infos:
+            name = info.filename
+            if name == CONTENT_TYPES_PART:
+                out.write(name, new_types, like=info)
+            elif name == workbook_part:
+                out.write(name, new_workbook, like=info)
+            elif name == workbook_rels_part:
+                out.write(name, new_workbook_rels, like=info)
+            elif name in dropped or name in written or name == styles_part:
+                continue
+            else:
+                out.copy_raw(info)
+        if workbook_rels_part not in package.names:
+            out.write(workbook_rels_part, new_workbook_rels)
+        for plan in plans:
+            _write_sheet(out, plan, styles, infos.get(plan.part), progress)
+        out.write(styles_part, styles.to_bytes(), like=infos.get(styles_part))
 
 
-def _write_block(book, ws, block: Block, colors: dict[str, str]) -> None:
-    if block.title:
-        ws.cell(row=block.top + 1, column=block.left + 1, value=block.title).font = _BOLD
-    header_row = block.header_row + 1  # 1-based
-    columns = [str(c) for c in block.frame.columns]
-    for j, name in enumerate(columns):
-        cell = ws.cell(row=header_row, column=block.left + j + 1)
-        put(cell, name)
-        if not block.excel_table:
-            cell.font = _BOLD
-            cell.fill = _HEADER_FILL
-    formats = [block.formats.get(c) for c in columns]
-    for i, row in enumerate(block.frame.itertuples(index=False, name=None)):
-        r = header_row + 1 + i
-        row_format = block.row_formats.get(i)
-        for j, value in enumerate(row):
-            cell = ws.cell(row=r, column=block.left + j + 1)
-            put(cell, value)
-            number_format = row_format or formats[j]
-            if number_format and isinstance(cell.value, (int, float)):
-                cell.number_format = number_format
-    if len(block.frame) == 0:
-        return
-    first_col = get_column_letter(block.left + 1)
-    last_col = get_column_letter(block.left + len(columns))
-    last_row = header_row + len(block.frame)
-    if block.excel_table:
-        taken = [name for sheet in book.worksheets for name in sheet.tables]
-        table = Table(displayName=free_name(block.excel_table, taken),
-                      ref=f"{first_col}{header_row}:{last_col}{last_row}")
-        table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)
-        ws.add_table(table)
-    if block.band_column:
-        letter = get_column_letter(block.left + columns.index(block.band_column) + 1)
-        area = f"{letter}{header_row + 1}:{letter}{last_row}"
-        for label, color in colors.items():
-            text = label.replace('"', '""')
-            fill = PatternFill(start_color=color, end_color=color, fill_type="solid")
-            ws.conditional_formatting.add(
-                area, FormulaRule(formula=[f'${letter}{header_row + 1}="{text}"'], fill=fill))
-        for r in range(header_row + 1, last_row + 1):
-            ws[f"{letter}{r}"].alignment = Alignment(horizontal="center")
+def _write_sheet(out: PackageCopy, plan: _NewSheet, styles: StyleSheet, like, progress) -> None:
+    spec = plan.spec
+    links = SheetLinks(tables=[rel_id for _, rel_id, _, _ in plan.tables],
+                       drawing=plan.drawing[1] if plan.drawing else None)
+    with out.open(plan.part, like=like, compresslevel=BIG_PART_COMPRESSLEVEL) as stream:
+        for chunk in worksheet_chunks(spec, styles, links, progress):
+            stream.write(chunk)
+    rels = [(rel_id, REL_TABLE, relative_target(plan.part, part)) for part, rel_id, _, _ in plan.tables]
+    table_blocks = [b for b in spec.blocks if b.excel_table]
+    for (part, _, table_id, name), block in zip(plan.tables, table_blocks):
+        out.write(part, table_xml(table_id, name, block))
+    if plan.drawing:
+        drawing, rel_id = plan.drawing
+        rels.append((rel_id, REL_DRAWING, relative_target(plan.part, drawing)))
+        out.write(drawing, drawing_xml(spec.charts, [r for _, r in plan.charts]))
+        out.write(rels_part(drawing), relationships_with(
+            None, [(r, REL_CHART, relative_target(drawing, part)) for part, r in plan.charts]))
+        for (part, _), chart in zip(plan.charts, spec.charts):
+            out.write(part, chart_xml(spec.name, chart))
+    if rels:
+        out.write(rels_part(plan.part), relationships_with(None, rels))
 
 
-def put(cell, value) -> None:
-    """Write one value so that data stays data: text is always text, never a formula."""
-    value = plain_value(value)
-    if isinstance(value, str):
-        value = ooxml_text(value)
-    cell.value = value
-    if isinstance(value, str):
-        # openpyxl treats any string starting with "=" as a formula; pin it to text.
-        cell.data_type = "s"
+# --- workbook.xml ----------------------------------------------------------------------------
+
+@dataclass
+class _SheetElement:
+    start: int
+    end: int
+    text: str
+    name: str
+    sheet_id: int
+    rel_id: str
 
 
-# Characters XML cannot hold (or that XML readers turn into something else: a carriage return
-# becomes a line feed), and text that already looks like an escape.
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
+_ATTR = re.compile(r'([\w:.-]+)\s*=\s*(["\'])(.*?)\2', re.S)
 
 
-def ooxml_text(value: str) -> str:
-    """Escape text the way Excel stores it: a control character c as _xHHHH_, and a literal
-    "_xHHHH_" as "_x005F_xHHHH_", so Excel, LibreOffice and calamine read back the exact text.
-    (openpyxl would otherwise refuse control characters and lose carriage returns.)"""
-    return _NEEDS_ESCAPE.sub(lambda m: f"_x{ord(m.group()):04X}_" if len(m.group()) == 1
-                             else "_x005F" + m.group(), value)
+def _sheet_elements(workbook_xml: str) -> list[_SheetElement]:
+    section = re.search(r"<((?:\w+:)?)sheets\b[^>]*>(.*?)</\1sheets>", workbook_xml, re.S)
+    if section is None:
+        raise CESError("the workbook lists no sheets (xl/workbook.xml)", fix="open it in Excel and save it again")
+    found = []
+    for m in re.finditer(r"<(\w+:)?sheet\b[^>]*?/?>", section.group(2)):
+        attrs = {k: html.unescape(v) for k, _, v in _ATTR.findall(m.group(0))}
+        rel_id = next((v for k, v in attrs.items() if k.endswith(":id")), "")
+        start = section.start(2) + m.start()
+        found.append(_SheetElement(start, start + len(m.group(0)), m.group(0), attrs.get("name", ""),
+                                   int(attrs.get("sheetId", "0") or 0), rel_id))
+    return found
+
+
+def _workbook_with(xml: str, elements: list[_SheetElement], plans: list[_NewSheet]) -> str:
+    """workbook.xml with replaced sheets renamed in place and new sheets appended."""
+    by_name = {e.name: e for e in elements}
+    edits: list[tuple[int, int, str]] = []
+    for plan in plans:
+        if plan.replaces:
+            element = by_name[plan.replaces]
+            renamed = _ATTR.sub(lambda m: f'name="{html.escape(plan.spec.name)}"' if m.group(1) == "name"
+                                else m.group(0), element.text)
+            edits.append((element.start, element.end, renamed))
+    sheets_end = re.search(r"</(\w+:)?sheets>", xml)
+    prefix = sheets_end.group(1) or ""
+    rel_prefix = re.search(rf'xmlns:(\w+)="{re.escape(DOC_REL)}"', xml)
+    next_id = max((e.sheet_id for e in elements), default=0) + 1
+    added = ""
+    for plan in plans:
+        if not plan.replaces:
+            rel = f'{rel_prefix.group(1)}:id="{plan.rel_id}"' if rel_prefix else \
+                f'xmlns:r="{DOC_REL}" r:id="{plan.rel_id}"'
+            added += f'<{prefix}sheet name="{html.escape(plan.spec.name)}" sheetId="{next_id}" {rel}/>'
+            next_id += 1
+    edits.append((sheets_end.start(), sheets_end.start(), added))
+    for start, end, text in sorted(edits, reverse=True):
+        xml = xml[:start] + text + xml[end:]
+    return xml
+
+
+def _defined_names(workbook_xml: str) -> list[str]:
+    return [html.unescape(m) for m in re.findall(r'<(?:\w+:)?definedName\b[^>]*?\bname="([^"]*)"', workbook_xml)]
+
+
+def _existing_tables(package: Package, dropped: set[str]) -> tuple[set[str], list[int]]:
+    names, ids = set(), []
+    for name in package.names:
+        if name.startswith("xl/tables/") and name.endswith(".xml") and name not in dropped:
+            root = ElementTree.fromstring(package.read(name))
+            names |= {root.get("name", ""), root.get("displayName", "")} - {""}
+            if (root.get("id") or "").isdigit():
+                ids.append(int(root.get("id")))
+    return names, ids
+
+
+# --- the first row of an existing sheet ------------------------------------------------------
+
+_ROW = re.compile(rb"<((?:\w+:)?)row\b[^>]*?(?:/>|>.*?</\1row>)", re.S)
+
+
+def _first_row(package: Package, part: str, workbook_rels) -> list:
+    """A1:E1 of an existing worksheet part, read from the start of its XML only (a previous
+    million-row Scores sheet is not parsed)."""
+    if part not in package.names:
+        return []
+    head = b""
+    with package.open(part) as stream:
+        while len(head) < 64 << 20:
+            chunk = stream.read(1 << 16)
+            head += chunk
+            if not chunk or _ROW.search(head) or b"</sheetData>" in head or b"<sheetData/>" in head:
+                break
+    root_tag = re.search(rb"<(\w+:)?worksheet\b[^>]*>", head)
+    row = _ROW.search(head)
+    if root_tag is None or row is None:
+        return []
+    tag = (root_tag.group(1) or b"") + b"worksheet"
+    element = ElementTree.fromstring(root_tag.group(0) + row.group(0) + b"</" + tag + b">")
+    cells = [None] * 5
+    main = f"{{{MAIN_NS}}}"
+    row_el = element.find(f"{main}row")
+    if row_el is None or row_el.get("r", "1") != "1":
+        return cells
+    wanted: dict[int, int] = {}
+    for n, c in enumerate(row_el.iter(f"{main}c")):
+        ref = c.get("r")
+        col = _column_index(ref) if ref else n
+        if col >= 5:
+            continue
+        kind, v = c.get("t"), c.find(f"{main}v")
+        if kind == "inlineStr":
+            cells[col] = "".join(t.text or "" for t in c.iter(f"{main}t"))
+        elif kind == "s" and v is not None:
+            wanted[col] = int(v.text)
+        elif v is not None:
+            cells[col] = v.text if kind in ("str", "e") else _number(v.text)
+    if wanted:
+        strings = _shared_strings(package, workbook_rels, max(wanted.values()))
+        for col, index in wanted.items():
+            cells[col] = strings[index] if index < len(strings) else None
+    return cells
+
+
+def _shared_strings(package: Package, workbook_rels, up_to: int) -> list[str]:
+    part = next((r.target for r in workbook_rels if r.type == REL_SHARED_STRINGS), None)
+    if part not in package.names:
+        return []
+    strings: list[str] = []
+    main = f"{{{MAIN_NS}}}"
+    with package.open(part) as stream:
+        for _, item in ElementTree.iterparse(stream, events=("end",)):
+            if item.tag == f"{main}si":
+                # Phonetic runs (<rPh>) are not part of the text.
+                strings.append("".join(t.text or "" for t in item.iter(f"{main}t")
+                                       if t not in [x for r in item.iter(f"{main}rPh") for x in r]))
+                item.clear()
+                if len(strings) > up_to:
+                    break
+    return strings
+
+
+def _column_index(ref: str) -> int:
+    col = 0
+    for ch in ref:
+        if not ch.isalpha():
+            break
+        col = col * 26 + ord(ch.upper()) - 64
+    return col - 1
+
+
+def _number(text: str | None):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text

@@ -1,0 +1,321 @@
+"""SpreadsheetML for the result sheets, written straight from :mod:`ces_xl.layout`.
+
+A worksheet part is produced as a stream of byte chunks, a few thousand rows at a time, so a
+million-row Scores sheet never exists in memory as cells or as one string. Text cells are
+inline strings (``t="inlineStr"``): nothing is added to the shared-strings part, and text is
+always text (a value like ``=1+1`` is never a formula, because formulas live in ``<f>``).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Iterator
+from xml.sax.saxutils import escape, quoteattr
+
+import numpy as np
+import pandas as pd
+
+from ..errors import column_letter
+from ..layout import BarChart, Block, ResultSheet, plain_value
+from .package import DOC_REL
+from .styles import MAIN_NS, CellStyle, StyleSheet
+
+XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+CHUNK_ROWS = 20_000
+TITLE_SIZE = 14
+HEADER_FILL = "DDEBF7"
+DATE_FORMAT = "yyyy-mm-dd"
+_EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
+
+# Characters XML cannot hold (or that XML readers turn into something else: a carriage return
+# becomes a line feed), and text that already looks like an escape.
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
+
+
+def ooxml_text(value: str) -> str:
+    """Escape text the way Excel stores it: a control character c as _xHHHH_, and a literal
+    "_xHHHH_" as "_x005F_xHHHH_", so Excel, LibreOffice and calamine read back the exact text."""
+    return _NEEDS_ESCAPE.sub(lambda m: f"_x{ord(m.group()):04X}_" if len(m.group()) == 1
+                             else "_x005F" + m.group(), value)
+
+
+def inline_text(value: str) -> str:
+    """The ``<is>`` element of an inline-string cell holding ``value`` exactly."""
+    text = escape(ooxml_text(value))
+    space = ' xml:space="preserve"' if value != value.strip() or "\n" in value or "\t" in value else ""
+    return f"<is><t{space}>{text}</t></is>"
+
+
+@dataclass
+class SheetLinks:
+    """Relationship ids the worksheet part refers to (chosen by the package writer)."""
+
+    tables: list[str]          # one per block with ``excel_table``, in block order
+    drawing: str | None = None
+
+
+def worksheet_chunks(spec: ResultSheet, styles: StyleSheet, links: SheetLinks,
+                     progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The worksheet part of ``spec``, as UTF-8 chunks."""
+    last_row, last_col = _extent(spec)
+    head = [XML_HEAD, f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{DOC_REL}">',
+            f'<dimension ref="A1:{column_letter(last_col)}{last_row + 1}"/>',
+            f'<sheetViews><sheetView workbookViewId="0">{_pane(spec.freeze)}</sheetView></sheetViews>',
+            '<sheetFormatPr defaultRowHeight="15"/>']
+    if spec.widths:
+        head.append("<cols>" + "".join(f'<col min="{c + 1}" max="{c + 1}" width="{w:g}" customWidth="1"/>'
+                                       for c, w in sorted(spec.widths.items())) + "</cols>")
+    head.append("<sheetData>")
+    yield "".join(head).encode("utf-8")
+    for rows in _row_groups(spec, styles, progress):
+        yield rows.encode("utf-8")
+    tail = ["</sheetData>", _conditional_formats(spec, styles),
+            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>']
+    if links.drawing:
+        tail.append(f'<drawing r:id="{links.drawing}"/>')
+    if links.tables:
+        tail.append(f'<tableParts count="{len(links.tables)}">'
+                    + "".join(f'<tablePart r:id="{rid}"/>' for rid in links.tables) + "</tableParts>")
+    tail.append("</worksheet>")
+    yield "".join(tail).encode("utf-8")
+
+
+def table_xml(table_id: int, name: str, block: Block) -> bytes:
+    """A table part over ``block`` (header row and data rows)."""
+    ref = _block_ref(block)
+    columns = "".join(f'<tableColumn id="{i}" name={quoteattr(_table_column_name(c))}/>'
+                      for i, c in enumerate(block.frame.columns, start=1))
+    return (f'{XML_HEAD}<table xmlns="{MAIN_NS}" id="{table_id}" name={quoteattr(name)} '
+            f'displayName={quoteattr(name)} ref="{ref}" totalsRowShown="0"><autoFilter ref="{ref}"/>'
+            f'<tableColumns count="{len(block.frame.columns)}">{columns}</tableColumns>'
+            '<tableStyleInfo name="TableStyleMedium2" showFirstColumn="0" showLastColumn="0" '
+            'showRowStripes="1" showColumnStripes="0"/></table>').encode("utf-8")
+
+
+def drawing_xml(charts: list[BarChart], rel_ids: list[str]) -> bytes:
+    """A drawing part placing each chart at its anchor cell (15 x 7.5 cm, as before)."""
+    anchors = []
+    for n, (chart, rid) in enumerate(zip(charts, rel_ids), start=1):
+        row, col = chart.anchor
+        anchors.append(
+            f'<xdr:oneCellAnchor><xdr:from><xdr:col>{col}</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{row}</xdr:row>'
+            '<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:ext cx="5400000" cy="2700000"/><xdr:graphicFrame macro="">'
+            f'<xdr:nvGraphicFramePr><xdr:cNvPr id="{n + 1}" name="Chart {n}"/><xdr:cNvGraphicFramePr/>'
+            '</xdr:nvGraphicFramePr><xdr:xfrm><a:off x="0" y="0"/><a:ext cx="0" cy="0"/></xdr:xfrm><a:graphic>'
+            '<a:graphicData uri="http://schemas.openxmlformats.org/drawingml/2006/chart">'
+            f'<c:chart r:id="{rid}"/></a:graphicData></a:graphic></xdr:graphicFrame><xdr:clientData/>'
+            '</xdr:oneCellAnchor>')
+    return (f'{XML_HEAD}<xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
+            'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+            'xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+            f'xmlns:r="{DOC_REL}">{"".join(anchors)}</xdr:wsDr>').encode("utf-8")
+
+
+def chart_xml(sheet_name: str, chart: BarChart) -> bytes:
+    """A horizontal bar chart of one column of a block against its label column."""
+    block = chart.block
+    columns = list(block.frame.columns)
+    first, last = block.header_row + 2, block.bottom + 1  # 1-based data rows
+    sheet = "'" + sheet_name.replace("'", "''") + "'"
+    cat = column_letter(block.left + columns.index(chart.categories))
+    val = column_letter(block.left + columns.index(chart.values))
+
+    def title(text: str) -> str:
+        return (f'<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:pPr><a:defRPr/></a:pPr><a:r><a:t>{escape(text)}</a:t>'
+                '</a:r></a:p></c:rich></c:tx><c:overlay val="0"/></c:title>')
+
+    return (
+        f'{XML_HEAD}<c:chartSpace xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+        f'xmlns:r="{DOC_REL}"><c:roundedCorners val="0"/><c:chart>{title(chart.title)}'
+        '<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/><c:barChart><c:barDir val="bar"/>'
+        '<c:grouping val="clustered"/><c:varyColors val="0"/><c:ser><c:idx val="0"/><c:order val="0"/>'
+        f'<c:tx><c:strRef><c:f>{escape(sheet)}!${val}${first - 1}</c:f></c:strRef></c:tx>'
+        f'<c:invertIfNegative val="0"/><c:cat><c:strRef><c:f>{escape(sheet)}!${cat}${first}:${cat}${last}</c:f>'
+        f'</c:strRef></c:cat><c:val><c:numRef><c:f>{escape(sheet)}!${val}${first}:${val}${last}</c:f>'
+        '</c:numRef></c:val></c:ser><c:gapWidth val="150"/><c:axId val="10"/><c:axId val="100"/></c:barChart>'
+        '<c:catAx><c:axId val="10"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
+        '<c:axPos val="l"/><c:numFmt formatCode="General" sourceLinked="0"/><c:majorTickMark val="none"/>'
+        '<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/><c:crossAx val="100"/><c:crosses val="autoZero"/>'
+        '<c:auto val="1"/><c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
+        '<c:valAx><c:axId val="100"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
+        f'<c:axPos val="b"/><c:majorGridlines/>{title(chart.values)}<c:numFmt formatCode="General" sourceLinked="1"/>'
+        '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
+        '<c:crossAx val="10"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx></c:plotArea>'
+        '<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>').encode("utf-8")
+
+
+# --- cells ---------------------------------------------------------------------------------
+
+def cell_xml(ref: str, value, number_style: int, text_style: int, styles: StyleSheet) -> str:
+    """One cell of any plain value ('' for a blank: None, NaN or empty text)."""
+    value = plain_value(value)
+    if value is None or value == "" or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}"{_s(text_style)} t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, (int, float)):
+        return f'<c r="{ref}"{_s(number_style)}><v>{value!r}</v></c>'
+    if isinstance(value, (_dt.date, _dt.datetime)) and not isinstance(value, _dt.time):
+        moment = value if isinstance(value, _dt.datetime) else _dt.datetime.combine(value, _dt.time())
+        serial = (moment.replace(tzinfo=None) - _EXCEL_EPOCH).total_seconds() / 86400
+        return f'<c r="{ref}"{_s(styles.xf(CellStyle(number_format=DATE_FORMAT)))}><v>{serial!r}</v></c>'
+    return f'<c r="{ref}"{_s(text_style)} t="inlineStr">{inline_text(str(value))}</c>'
+
+
+def _s(style: int) -> str:
+    return f' s="{style}"' if style else ""
+
+
+def _column_cells(values: list, kind: str, letter: str, first_row: int, number_style: int, text_style: int,
+                  styles: StyleSheet) -> list[str]:
+    """The cells of one column for a run of rows (1-based ``first_row``)."""
+    rows = range(first_row, first_row + len(values))
+    s = _s(number_style)
+    if kind == "float":  # v - v == 0 is False for NaN and infinities: those stay blank
+        return [f'<c r="{letter}{r}"{s}><v>{v!r}</v></c>' if v - v == 0 else "" for r, v in zip(rows, values)]
+    if kind == "int":
+        return [f'<c r="{letter}{r}"{s}><v>{v}</v></c>' for r, v in zip(rows, values)]
+    if kind == "text":
+        t = _s(text_style)
+        distinct = dict.fromkeys(values)
+        if len(distinct) * 4 <= len(values):  # labels (bands, drivers, segments): escape each once
+            for v in distinct:
+                distinct[v] = inline_text(v) if v else ""
+            return [f'<c r="{letter}{r}"{t} t="inlineStr">{distinct[v]}</c>' if v else ""
+                    for r, v in zip(rows, values)]
+        return [f'<c r="{letter}{r}"{t} t="inlineStr">{inline_text(v)}</c>' if v else ""
+                for r, v in zip(rows, values)]
+    return [cell_xml(f"{letter}{r}", v, number_style, text_style, styles) for r, v in zip(rows, values)]
+
+
+def _kind(series: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(series):
+        return "any"
+    if pd.api.types.is_integer_dtype(series):
+        return "int"
+    if pd.api.types.is_float_dtype(series):
+        return "float"
+    if series.dtype == object and set(map(type, series)) <= {str}:
+        return "text"
+    return "any"
+
+
+def _data_rows(block: Block, styles: StyleSheet, colors: dict[str, str],
+               progress: Callable[[int], None] | None) -> Iterator[str]:
+    frame = block.frame
+    columns = [str(c) for c in frame.columns]
+    center = CellStyle(center=True)
+    band = block.band_column
+    number_styles = [styles.xf(CellStyle(number_format=block.formats.get(c), center=c == band)) for c in columns]
+    text_styles = [styles.xf(center) if c == band else 0 for c in columns]
+    letters = [column_letter(block.left + j) for j in range(len(columns))]
+    kinds = [_kind(frame.iloc[:, j]) for j in range(len(columns))]
+    first = block.header_row + 2  # 1-based row of the first data row
+    for start in range(0, len(frame), CHUNK_ROWS):
+        part = frame.iloc[start:start + CHUNK_ROWS]
+        cells = []
+        for j in range(len(columns)):
+            kind = kinds[j] if not block.row_formats else "any"
+            values = part.iloc[:, j].tolist() if kind != "any" else list(part.iloc[:, j])
+            if block.row_formats:
+                cells.append([cell_xml(f"{letters[j]}{first + start + i}", v,
+                                       styles.xf(CellStyle(number_format=block.row_formats[start + i],
+                                                           center=columns[j] == band))
+                                       if start + i in block.row_formats else number_styles[j],
+                                       text_styles[j], styles)
+                              for i, v in enumerate(values)])
+            else:
+                cells.append(_column_cells(values, kind, letters[j], first + start, number_styles[j],
+                                           text_styles[j], styles))
+        r0 = first + start
+        yield "".join([f'<row r="{r0 + i}">' + "".join(row) + "</row>" for i, row in enumerate(zip(*cells))])
+        if progress:
+            progress(len(part))
+
+
+# --- sheet structure -----------------------------------------------------------------------
+
+def _row_groups(spec: ResultSheet, styles: StyleSheet, progress) -> Iterator[str]:
+    """Every row of the sheet, in row order: titles, headers and each block's data."""
+    bold = styles.xf(CellStyle(bold=True))
+    header = styles.xf(CellStyle(bold=True, fill=HEADER_FILL))
+    groups: list[tuple[int, Callable[[], Iterator[str]]]] = []
+
+    def single(row: int, cells: str) -> None:
+        groups.append((row, lambda: iter([f'<row r="{row + 1}">{cells}</row>'])))
+
+    if spec.title:
+        single(0, cell_xml("A1", spec.title, 0, styles.xf(CellStyle(bold=True, size=TITLE_SIZE)), styles))
+    for block in spec.blocks:
+        if block.title:
+            single(block.top, cell_xml(f"{column_letter(block.left)}{block.top + 1}", block.title, 0, bold, styles))
+        style = 0 if block.excel_table else header
+        single(block.header_row, "".join(
+            cell_xml(f"{column_letter(block.left + j)}{block.header_row + 1}", str(c), style, style, styles)
+            for j, c in enumerate(block.frame.columns)))
+        if len(block.frame):
+            groups.append((block.header_row + 1,
+                           lambda block=block: _data_rows(block, styles, spec.band_colors, progress)))
+    groups.sort(key=lambda g: g[0])
+    for row, rows in groups:
+        yield from rows()
+
+
+def _extent(spec: ResultSheet) -> tuple[int, int]:
+    last_row = 0
+    last_col = 0
+    for block in spec.blocks:
+        last_row = max(last_row, block.bottom)
+        last_col = max(last_col, block.left + max(len(block.frame.columns) - 1, 0))
+    return last_row, last_col
+
+
+def _pane(freeze: tuple[int, int] | None) -> str:
+    if not freeze or freeze == (0, 0):
+        return ""
+    row, col = freeze
+    top_left = f"{column_letter(col)}{row + 1}"
+    pane = "bottomRight" if row and col else "bottomLeft" if row else "topRight"
+    split = (f' xSplit="{col}"' if col else "") + (f' ySplit="{row}"' if row else "")
+    return (f'<pane{split} topLeftCell="{top_left}" activePane="{pane}" state="frozen"/>'
+            f'<selection pane="{pane}" activeCell="{top_left}" sqref="{top_left}"/>')
+
+
+def _conditional_formats(spec: ResultSheet, styles: StyleSheet) -> str:
+    out = []
+    priority = 1
+    for block in spec.blocks:
+        if not block.band_column or not len(block.frame):
+            continue
+        letter = column_letter(block.left + list(block.frame.columns).index(block.band_column))
+        first, last = block.header_row + 2, block.bottom + 1
+        rules = []
+        for label, color in spec.band_colors.items():
+            text = str(label).replace('"', '""')
+            rules.append(f'<cfRule type="expression" dxfId="{styles.dxf(color)}" priority="{priority}">'
+                         f'<formula>{escape(f"${letter}{first}=" + chr(34) + text + chr(34))}</formula></cfRule>')
+            priority += 1
+        out.append(f'<conditionalFormatting sqref="{letter}{first}:{letter}{last}">{"".join(rules)}'
+                   "</conditionalFormatting>")
+    return "".join(out)
+
+
+def _block_ref(block: Block) -> str:
+    right = column_letter(block.left + len(block.frame.columns) - 1)
+    return f"{column_letter(block.left)}{block.header_row + 1}:{right}{block.bottom + 1}"
+
+
+def _table_column_name(name) -> str:
+    # Excel stores line breaks and tabs in table column names as _xHHHH_ escapes.
+    return ooxml_text(str(name)).replace("\n", "_x000a_").replace("\t", "_x0009_")
+
+
+def column_kinds(frame: pd.DataFrame) -> list[str]:  # for tests and the benchmark
+    return [_kind(frame.iloc[:, j]) for j in range(frame.shape[1])]
+
+
+__all__ = ["worksheet_chunks", "table_xml", "drawing_xml", "chart_xml", "cell_xml", "ooxml_text", "SheetLinks",
+           "np"]

@@ -1,0 +1,194 @@
+"""Add the few cell styles the result sheets need to a workbook's ``xl/styles.xml``.
+
+The existing styles part is edited as text: new ``<numFmt>``, ``<font>``, ``<fill>``, ``<xf>``
+and ``<dxf>`` elements are appended to their lists and the ``count`` attributes updated, so
+every style index the other sheets use stays valid and every byte of what was there is kept.
+(Re-serialising with an XML library would rename namespace prefixes that ``mc:Ignorable``
+refers to, which Excel reports as a corrupt file.)
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+# Child lists of <styleSheet>, in the order the schema requires.
+_SECTIONS = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",
+             "tableStyles", "colors", "extLst")
+_ITEM = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border", "cellStyleXfs": "xf",
+         "cellXfs": "xf", "dxfs": "dxf"}
+# Excel's built-in number formats that the layouts use (no <numFmt> needed).
+_BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10}
+_FIRST_CUSTOM_FORMAT = 164
+
+MINIMAL_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    f'<styleSheet xmlns="{MAIN_NS}"><fonts count="1"><font><sz val="11"/><name val="Calibri"/>'
+    '<family val="2"/></font></fonts><fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills><borders count="1"><border><left/><right/>'
+    '<top/><bottom/><diagonal/></border></borders><cellStyleXfs count="1"><xf numFmtId="0" fontId="0" '
+    'fillId="0" borderId="0"/></cellStyleXfs><cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" '
+    'borderId="0" xfId="0"/></cellXfs><cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/>'
+    '</cellStyles></styleSheet>')
+
+
+@dataclass(frozen=True)
+class CellStyle:
+    """What a result cell looks like; every field optional."""
+
+    number_format: str | None = None
+    bold: bool = False
+    size: float | None = None        # font size in points
+    fill: str | None = None          # solid background, RRGGBB
+    center: bool = False
+
+
+class StyleSheet:
+    """The styles part of one workbook, with styles added on demand.
+
+    ``xf(CellStyle(...))`` returns the ``s=`` index for cells; ``dxf(fill)`` returns the
+    ``dxfId`` of a conditional-format fill. ``to_bytes()`` gives the edited part.
+    """
+
+    def __init__(self, xml: bytes | str | None):
+        self._xml = (xml.decode("utf-8") if isinstance(xml, bytes) else xml) or MINIMAL_STYLES
+        root = re.search(r"<(\w+:)?styleSheet\b", self._xml)
+        if root is None:
+            raise ValueError("xl/styles.xml has no <styleSheet> element")
+        self._p = root.group(1) or ""
+        self._new: dict[str, list[str]] = {name: [] for name in _SECTIONS}
+        self._counts = {name: self._count(name) for name in _ITEM}
+        self._formats = self._existing_formats()
+        self._xfs: dict[CellStyle, int] = {}
+        self._fonts: dict[tuple, int] = {}
+        self._fills: dict[str, int] = {}
+        self._dxfs: dict[str, int] = {}
+        self._base_font = self._first_font()
+        self._has_style_xfs = self._counts["cellStyleXfs"] > 0
+
+    # --- adding ---------------------------------------------------------------------------
+
+    def xf(self, style: CellStyle) -> int:
+        if style == CellStyle():
+            return 0
+        if style not in self._xfs:
+            p = self._p
+            attrs = [f'numFmtId="{self._format_id(style.number_format)}"',
+                     f'fontId="{self._font_id(style.bold, style.size)}"',
+                     f'fillId="{self._fill_id(style.fill)}"', 'borderId="0"']
+            if self._has_style_xfs:
+                attrs.append('xfId="0"')
+            for flag, name in ((style.number_format, "applyNumberFormat"), (style.bold or style.size, "applyFont"),
+                               (style.fill, "applyFill"), (style.center, "applyAlignment")):
+                if flag:
+                    attrs.append(f'{name}="1"')
+            inner = f'<{p}alignment horizontal="center"/>' if style.center else ""
+            self._xfs[style] = self._add("cellXfs", f'<{p}xf {" ".join(attrs)}>{inner}</{p}xf>')
+        return self._xfs[style]
+
+    def dxf(self, fill: str) -> int:
+        """A differential format (for conditional formatting) that fills the cell."""
+        if fill not in self._dxfs:
+            p = self._p
+            self._dxfs[fill] = self._add("dxfs", f'<{p}dxf><{p}fill><{p}patternFill patternType="solid">'
+                                                 f'<{p}fgColor rgb="FF{fill}"/><{p}bgColor rgb="FF{fill}"/>'
+                                                 f'</{p}patternFill></{p}fill></{p}dxf>')
+        return self._dxfs[fill]
+
+    def to_bytes(self) -> bytes:
+        xml = self._xml
+        for name in _SECTIONS:
+            if self._new[name]:
+                xml = self._append(xml, name, self._new[name])
+        return xml.encode("utf-8")
+
+    # --- the pieces -----------------------------------------------------------------------
+
+    def _add(self, section: str, element: str) -> int:
+        index = self._counts[section]
+        self._new[section].append(element)
+        self._counts[section] += 1
+        return index
+
+    def _format_id(self, code: str | None) -> int:
+        if code is None:
+            return 0
+        if code in _BUILTIN_FORMATS:
+            return _BUILTIN_FORMATS[code]
+        if code not in self._formats:
+            new_id = max([_FIRST_CUSTOM_FORMAT - 1, *self._formats.values()]) + 1
+            self._formats[code] = new_id
+            self._add("numFmts", f'<{self._p}numFmt numFmtId="{new_id}" '
+                                 f'formatCode="{html.escape(code, quote=True)}"/>')
+        return self._formats[code]
+
+    def _font_id(self, bold: bool, size: float | None) -> int:
+        if not bold and size is None:
+            return 0
+        key = (bold, size)
+        if key not in self._fonts:
+            p = self._p
+            font = re.sub(rf"<{p}b\b[^>]*/>", "", self._base_font)
+            if size is not None:
+                sized = re.sub(rf'<{p}sz\b[^>]*/>', f'<{p}sz val="{size:g}"/>', font)
+                font = sized if sized != font else font.replace(">", f'><{p}sz val="{size:g}"/>', 1)
+            if bold:
+                font = font.replace(">", f"><{p}b/>", 1)
+            self._fonts[key] = self._add("fonts", font)
+        return self._fonts[key]
+
+    def _fill_id(self, fill: str | None) -> int:
+        if fill is None:
+            return 0
+        if fill not in self._fills:
+            p = self._p
+            self._fills[fill] = self._add("fills", f'<{p}fill><{p}patternFill patternType="solid">'
+                                                   f'<{p}fgColor rgb="FF{fill}"/><{p}bgColor indexed="64"/>'
+                                                   f'</{p}patternFill></{p}fill>')
+        return self._fills[fill]
+
+    def _section(self, xml: str, name: str) -> re.Match | None:
+        p = re.escape(self._p)
+        return re.search(rf"<{p}{name}\b[^>]*?(?:/>|>.*?</{p}{name}>)", xml, re.S)
+
+    def _count(self, name: str) -> int:
+        found = self._section(self._xml, name)
+        if found is None:
+            return 0
+        return len(re.findall(rf"<{re.escape(self._p)}{_ITEM[name]}[\s/>]", found.group(0)))
+
+    def _existing_formats(self) -> dict[str, int]:
+        found = self._section(self._xml, "numFmts")
+        formats: dict[str, int] = {}
+        for element in re.findall(rf"<{re.escape(self._p)}numFmt\b[^>]*>", found.group(0) if found else ""):
+            attrs = dict((k, html.unescape(v)) for k, _, v in re.findall(r'(\w+)=(["\'])(.*?)\2', element))
+            if "numFmtId" in attrs and "formatCode" in attrs:
+                formats.setdefault(attrs["formatCode"], int(attrs["numFmtId"]))
+        return formats
+
+    def _first_font(self) -> str:
+        p = re.escape(self._p)
+        fonts = self._section(self._xml, "fonts")
+        font = re.search(rf"<{p}font\b[^>]*?(?:/>|>.*?</{p}font>)", fonts.group(0), re.S) if fonts else None
+        if font is None or font.group(0).endswith("/>"):
+            return f'<{self._p}font><{self._p}sz val="11"/><{self._p}name val="Calibri"/></{self._p}font>'
+        return font.group(0)
+
+    def _append(self, xml: str, name: str, elements: list[str]) -> str:
+        p = self._p
+        total = self._counts.get(name, len(elements))
+        found = self._section(xml, name)
+        if found is None:
+            # Create the list before the first later section that exists, else at the end.
+            later = [m.start() for s in _SECTIONS[_SECTIONS.index(name) + 1:]
+                     if (m := self._section(xml, s)) is not None]
+            at = min(later) if later else xml.rindex(f"</{p}styleSheet>")
+            return xml[:at] + f'<{p}{name} count="{total}">{"".join(elements)}</{p}{name}>' + xml[at:]
+        old = found.group(0)
+        start_tag = re.match(rf"<{re.escape(p)}{name}\b[^>]*?(?=/?>)", old).group(0)
+        start_tag = re.sub(r'\scount=(["\']).*?\1', "", start_tag).rstrip() + f' count="{total}"'
+        body = "" if old.endswith("/>") and not old.endswith(f"</{p}{name}>") else \
+            old[old.index(">") + 1:old.rindex(f"</{p}{name}>")]
+        return xml[:found.start()] + f"{start_tag}>{body}{''.join(elements)}</{p}{name}>" + xml[found.end():]
