@@ -231,6 +231,9 @@ def parse_settings(grid: Grid) -> dict[str, object]:
 # --- Activity ------------------------------------------------------------------------------
 
 def parse_activity(grid: Grid, model: Model) -> tuple[pd.DataFrame, str]:
+    """The customer rows below the header as a table: IDs, one float column per metric, and
+    the Segment column if there is one. Vectorised over rows: a million-row sheet is a few
+    numpy passes per column, not a Python loop per cell."""
     h = grid.header_row()
     if h is None:
         raise CESError("the sheet is empty", where=grid.name,
@@ -238,7 +241,10 @@ def parse_activity(grid: Grid, model: Model) -> tuple[pd.DataFrame, str]:
                            "and one row per customer")
     header = grid.rows[h]
     first = next(c for c, v in enumerate(header) if not is_blank(v))
-    if any(not is_blank(v) for row in grid.rows[h + 1:] for v in row[:first]):
+    table = _object_table(grid.rows[h + 1:], len(header))
+    blank = np.column_stack([blank_cells(table[:, c]) for c in range(table.shape[1])]) \
+        if table.size else np.ones(table.shape, bool)
+    if first and not blank[:, :first].all():
         raise CESError("the customer ID column has no header", where=grid.ref(h, first - 1),
                        fix="type a header for it, e.g. Customer ID")
     by_key: dict[str, list[int]] = {}
@@ -247,25 +253,12 @@ def parse_activity(grid: Grid, model: Model) -> tuple[pd.DataFrame, str]:
             by_key.setdefault(normalize_header(header[c]), []).append(c)
     id_header = _text(header[first])
 
-    data = [row for row in grid.rows[h + 1:]]
-    keep = [r for r, row in enumerate(data, start=h + 1)
-            if any(not is_blank(v) for v in row[first:])]
-    if not keep:
+    keep = np.flatnonzero(~blank[:, first:].all(axis=1))
+    if not len(keep):
         raise CESError(f"there are no customer rows below the header (row {grid.row_number(h)})",
                        where=grid.name, fix="add one row per customer")
-    rows = [grid.rows[r] for r in keep]
-
-    ids = [_at(row, first) for row in rows]
-    for i, value in enumerate(ids):
-        if is_blank(value):
-            raise CESError("this row has activity but no customer ID", where=grid.ref(keep[i], first),
-                           fix="fill in the ID or delete the row")
-        if isinstance(value, ExcelError):
-            raise CESError(f"the customer ID is the Excel error {value}", where=grid.ref(keep[i], first),
-                           fix="correct the formula or data behind it")
-        if isinstance(value, float) and value.is_integer():
-            ids[i] = int(value)  # calamine reads every number as float; 1001 is an ID, not 1001.0
-    _check_duplicate_ids(ids, keep, grid)
+    row_index = (keep + h + 1).tolist()  # grid row of each customer
+    ids = _customer_ids(table[keep, first], blank[keep, first], grid, first, row_index)
 
     columns: dict[str, object] = {id_header: pd.Series(ids, dtype=object)}
     segment = by_key.get("segment")
@@ -284,21 +277,68 @@ def parse_activity(grid: Grid, model: Model) -> tuple[pd.DataFrame, str]:
                            + ", ".join(grid.ref(h, c) for c in hits) + ")",
                            where=grid.name, fix="rename or remove the extra column")
         c = hits[0]
-        columns[headers[c]] = numeric_cells([_at(row, c) for row in rows], grid, c, keep)
+        columns[headers[c]] = numeric_cells(table[keep, c], blank[keep, c], grid, c, row_index)
     if segment:
-        columns[headers[segment[0]]] = pd.Series([_segment_value(_at(row, segment[0])) for row in rows],
-                                                 dtype=object)
+        c = segment[0]
+        values = table[keep, c].copy()
+        values[blank[keep, c]] = None
+        if not set(map(type, values)) <= {str, type(None)}:
+            values = np.array([_segment_value(v) for v in values], dtype=object)
+        columns[headers[c]] = pd.Series(values, dtype=object)
     return pd.DataFrame(columns), id_header
 
 
-def numeric_cells(values: list, grid: Grid, c: int, row_index: list[int]) -> np.ndarray:
+def _object_table(rows: Sequence[Sequence[object]], width: int) -> np.ndarray:
+    """Rows of cell values -> a 2-D object array, short rows padded with blanks."""
+    width = max([width, *map(len, rows)]) if rows else width
+    if all(len(row) == width for row in rows):
+        table = np.empty((len(rows), width), dtype=object)
+        if rows:
+            table[:] = rows
+        return table
+    return np.array([list(row) + [None] * (width - len(row)) for row in rows], dtype=object).reshape(-1, width)
+
+
+def blank_cells(column: np.ndarray) -> np.ndarray:
+    """:func:`is_blank` of every cell of an object column, vectorised: None, NaN, "" and
+    whitespace-only text."""
+    blank = pd.isna(column) | (column == "")
+    if str in set(map(type, column)):  # whitespace-only text is rare; looked for only among strings
+        blank |= np.fromiter((type(v) is str and v.isspace() for v in column), bool, len(column))
+    return blank
+
+
+def _customer_ids(ids: np.ndarray, blank: np.ndarray, grid: Grid, c: int, row_index: list[int]) -> list:
+    if blank.any():
+        i = int(np.flatnonzero(blank)[0])
+        raise CESError("this row has activity but no customer ID", where=grid.ref(row_index[i], c),
+                       fix="fill in the ID or delete the row")
+    kinds = set(map(type, ids))
+    if ExcelError in kinds:
+        i = next(i for i, v in enumerate(ids) if isinstance(v, ExcelError))
+        raise CESError(f"the customer ID is the Excel error {ids[i]}", where=grid.ref(row_index[i], c),
+                       fix="correct the formula or data behind it")
+    values = ids.tolist()
+    if float in kinds:  # calamine reads every number as float; 1001 is an ID, not 1001.0
+        values = [int(v) if type(v) is float and v.is_integer() else v for v in values]
+    if len(set(values)) < len(values):
+        _check_duplicate_ids(values, row_index, grid)
+    return values
+
+
+def numeric_cells(values: np.ndarray, blank: np.ndarray, grid: Grid, c: int, row_index: list[int]) -> np.ndarray:
     """Cell values of one column -> floats (NaN for blank). Numbers and numeric text count;
     anything else is an error naming its cell."""
+    present = values[~blank]
+    if pd.api.types.infer_dtype(present, skipna=False) in ("floating", "integer", "mixed-integer-float", "empty"):
+        # Only numbers (no text, TRUE/FALSE, dates or error values): one conversion.
+        out = np.full(len(values), np.nan)
+        out[~blank] = present.astype(float)
+        return _check_range(out, grid, c, row_index)
+    values = values.tolist()
     series = pd.Series(values, dtype=object)
     kinds = series.map(type)
     numeric = kinds.isin(_NUMBER_TYPES).to_numpy()
-    if numeric.all():
-        return _check_range(series.to_numpy(dtype=float), grid, c, row_index)
     out = np.full(len(values), np.nan)
     out[numeric] = series[numeric].to_numpy(dtype=float)
     is_text = kinds.eq(str).to_numpy()
@@ -307,7 +347,7 @@ def numeric_cells(values: list, grid: Grid, c: int, row_index: list[int]) -> np.
     out[is_text] = parsed
     text_bad = np.zeros(len(values), bool)
     text_bad[is_text] = np.isnan(parsed) & (text != "").to_numpy()
-    other = ~numeric & ~is_text & series.notna().to_numpy()
+    other = ~numeric & ~is_text & ~blank
     bad = np.flatnonzero(text_bad | other)
     if len(bad):
         i = int(bad[0])

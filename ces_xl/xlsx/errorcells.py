@@ -58,11 +58,13 @@ def error_cells(path: Path, sheets: list[str]) -> dict[str, dict[tuple[int, int]
                     if cut < 4 and chunk:
                         carry = data
                         continue
-                    for match in _ERROR_CELL.finditer(data, 0, cut):
-                        ref = _REF.search(match.group(0))
-                        if ref:
-                            found[name][_position(ref.group(1), ref.group(2))] = ExcelError(
-                                match.group(1).decode("utf-8", "replace"))
+                    # A plain substring search rules out most chunks far faster than the regex.
+                    if b't="e"' in data:
+                        for match in _ERROR_CELL.finditer(data, 0, cut):
+                            ref = _REF.search(match.group(0))
+                            if ref:
+                                found[name][_position(ref.group(1), ref.group(2))] = ExcelError(
+                                    match.group(1).decode("utf-8", "replace"))
                     carry = data[cut:]
                     if not chunk:
                         break

@@ -41,8 +41,14 @@ def ooxml_text(value: str) -> str:
                              else "_x005F" + m.group(), value)
 
 
+# Text that needs none of the treatment below (most IDs and labels) is written as it is.
+_NEEDS_CARE = re.compile(r"[&<>\x00-\x1f]|_x[0-9A-Fa-f]{4}_|^\s|\s$")
+
+
 def inline_text(value: str) -> str:
     """The ``<is>`` element of an inline-string cell holding ``value`` exactly."""
+    if not _NEEDS_CARE.search(value):
+        return f"<is><t>{value}</t></is>"
     text = escape(ooxml_text(value))
     space = ' xml:space="preserve"' if value != value.strip() or "\n" in value or "\t" in value else ""
     return f"<is><t{space}>{text}</t></is>"
@@ -192,14 +198,19 @@ def _column_cells(values: list, kind: str, letter: str, first_row: int, number_s
 
 
 def _kind(series: pd.Series) -> str:
+    """How a column's cells are written: "float", "int", "text" (str or blank) or "any"."""
     if pd.api.types.is_bool_dtype(series):
         return "any"
     if pd.api.types.is_integer_dtype(series):
         return "int"
     if pd.api.types.is_float_dtype(series):
         return "float"
-    if series.dtype == object and set(map(type, series)) <= {str}:
+    present = series.dropna()
+    kinds = set(map(type, present))
+    if kinds <= {str}:  # object or pandas' str dtype; blanks become ""
         return "text"
+    if kinds <= {int} and len(present) == len(series):
+        return "int"
     return "any"
 
 
@@ -219,7 +230,8 @@ def _data_rows(block: Block, styles: StyleSheet, colors: dict[str, str],
         cells = []
         for j in range(len(columns)):
             kind = kinds[j] if not block.row_formats else "any"
-            values = part.iloc[:, j].tolist() if kind != "any" else list(part.iloc[:, j])
+            column = part.iloc[:, j]
+            values = column.fillna("").tolist() if kind == "text" else column.tolist()
             if block.row_formats:
                 cells.append([cell_xml(f"{letters[j]}{first + start + i}", v,
                                        styles.xf(CellStyle(number_format=block.row_formats[start + i],
