@@ -303,8 +303,12 @@ def blank_cells(column: np.ndarray) -> np.ndarray:
     """:func:`is_blank` of every cell of an object column, vectorised: None, NaN, "" and
     whitespace-only text."""
     blank = pd.isna(column) | (column == "")
-    if str in set(map(type, column)):  # whitespace-only text is rare; looked for only among strings
-        blank |= np.fromiter((type(v) is str and v.isspace() for v in column), bool, len(column))
+    rest = np.flatnonzero(~blank)
+    kinds = set(map(type, column[rest]))
+    if kinds == {str}:
+        blank[rest] = np.fromiter(map(str.isspace, column[rest]), bool, len(rest))
+    elif str in kinds:
+        blank[rest] = np.fromiter((type(v) is str and v.isspace() for v in column[rest]), bool, len(rest))
     return blank
 
 
