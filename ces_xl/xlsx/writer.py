@@ -33,9 +33,10 @@ from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHA
 from .sheetxml import SheetLinks, chart_xml, drawing_xml, table_xml, worksheet_chunks
 from .styles import MAIN_NS, StyleSheet
 
-# Level 1 deflates a large sheet about three times faster than the default 6, for files
-# about a fifth larger; the small parts use the default.
-BIG_PART_COMPRESSLEVEL = 1
+# Deflate level for the result sheets. Measured on a 100k-row Scores sheet (83 MB of XML):
+# level 1 takes 0.50 s for 13.6 MB, 3 takes 0.59 s for 12.0 MB, the default 6 takes 1.54 s for
+# 10.1 MB. At a million rows level 6 would cost ten more seconds for a fifth smaller file.
+BIG_PART_COMPRESSLEVEL = 3
 
 
 @dataclass
