@@ -3,6 +3,7 @@ stays consistent (every relationship resolves, every part has a content type), a
 workbooks saved by LibreOffice and on re-runs."""
 from __future__ import annotations
 
+import io
 import posixpath
 import re
 import subprocess
@@ -18,6 +19,7 @@ from defusedxml import ElementTree
 import ces_xl
 from ces_xl.layout import result_sheets
 from ces_xl.xlsx import sheetxml
+from ces_xl.xlsx.package import write_behind
 from ces_xl.xlsx.styles import CellStyle, StyleSheet
 from ces_xl.xlsx.writer import write_results
 
@@ -224,3 +226,40 @@ def test_inline_text_round_trips_through_an_xml_parser(text):
     assert stored == sheetxml.ooxml_text(text)
     assert re.sub(r"_x([0-9A-F]{4})_", lambda m: chr(int(m.group(1), 16)), stored.replace("_x005F_", "\0")) \
         .replace("\0", "_") == text
+
+
+def test_a_failed_write_in_the_deflate_thread_reaches_the_caller_and_stops_the_work():
+    class DiskFull(io.RawIOBase):
+        writes = 0
+
+        def write(self, data):
+            self.writes += 1
+            if self.writes > 1:
+                raise OSError(28, "No space left on device")
+            return len(data)
+
+    produced = []
+
+    def chunks():
+        for i in range(1000):
+            produced.append(i)
+            yield b"<row/>"
+
+    with pytest.raises(OSError, match="No space left"):
+        write_behind(DiskFull(), chunks())
+    assert len(produced) < 1000  # the producer stopped soon after the failure
+
+
+def test_a_failure_while_streaming_a_sheet_leaves_no_output(tmp_path, monkeypatch):
+    source = make_workbook(tmp_path / "b.xlsx", SEED_001)
+    real = sheetxml.worksheet_chunks
+
+    def failing(*args, **kwargs):
+        chunks = real(*args, **kwargs)
+        yield next(chunks)
+        raise MemoryError("out of memory half way")
+
+    monkeypatch.setattr("ces_xl.xlsx.writer.worksheet_chunks", failing)
+    with pytest.raises(MemoryError):
+        ces_xl.score_workbook(source, tmp_path / "out.xlsx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]

@@ -8,12 +8,14 @@ and comes out byte for byte the same.
 from __future__ import annotations
 
 import posixpath
+import queue
 import re
 import struct
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterable
+from typing import BinaryIO, Iterable, Iterator
 
 from defusedxml import ElementTree
 
@@ -194,6 +196,34 @@ class PackageCopy:
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = like.external_attr if like is not None else 0o600 << 16
         return info
+
+
+def write_behind(stream: BinaryIO, chunks: Iterator[bytes], depth: int = 4) -> None:
+    """Write ``chunks`` to ``stream`` from a second thread, so that deflating one chunk (zlib
+    releases the GIL) overlaps with producing the next on the other core."""
+    pending: queue.Queue = queue.Queue(maxsize=depth)
+    failure: list[BaseException] = []
+
+    def drain() -> None:
+        while (chunk := pending.get()) is not None:
+            if not failure:
+                try:
+                    stream.write(chunk)
+                except BaseException as exc:  # e.g. disk full: reported by the producer
+                    failure.append(exc)
+
+    writer = threading.Thread(target=drain, name="ces-xl-deflate", daemon=True)
+    writer.start()
+    try:
+        for chunk in chunks:
+            if failure:
+                break
+            pending.put(chunk)
+    finally:
+        pending.put(None)
+        writer.join()
+    if failure:
+        raise failure[0]
 
 
 def _copy_exactly(src: BinaryIO, dst: BinaryIO, size: int) -> None:

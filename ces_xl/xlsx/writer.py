@@ -29,7 +29,8 @@ from ..errors import CESError
 from ..layout import ResultSheet, check_replaceable, free_name
 from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHART, REL_DRAWING,
                       REL_SHARED_STRINGS, REL_STYLES, REL_TABLE, REL_WORKSHEET, DOC_REL, Package, PackageCopy,
-                      content_types_with, free_id, free_part, relationships_with, relative_target, rels_part)
+                      content_types_with, free_id, free_part, relationships_with, relative_target, rels_part,
+                      write_behind)
 from .sheetxml import SheetLinks, chart_xml, drawing_xml, table_xml, worksheet_chunks
 from .styles import MAIN_NS, StyleSheet
 
@@ -176,8 +177,7 @@ def _write_sheet(out: PackageCopy, plan: _NewSheet, styles: StyleSheet, like, pr
     links = SheetLinks(tables=[rel_id for _, rel_id, _, _ in plan.tables],
                        drawing=plan.drawing[1] if plan.drawing else None)
     with out.open(plan.part, like=like, compresslevel=BIG_PART_COMPRESSLEVEL) as stream:
-        for chunk in worksheet_chunks(spec, styles, links, progress):
-            stream.write(chunk)
+        write_behind(stream, worksheet_chunks(spec, styles, links, progress))
     rels = [(rel_id, REL_TABLE, relative_target(plan.part, part)) for part, rel_id, _, _ in plan.tables]
     table_blocks = [b for b in spec.blocks if b.excel_table]
     for (part, _, table_id, name), block in zip(plan.tables, table_blocks):
