@@ -1,6 +1,7 @@
 """Read the contract sheets of a workbook file with python-calamine (fast, cached formula values)."""
 from __future__ import annotations
 
+import threading
 import zipfile
 from pathlib import Path
 
@@ -76,10 +77,11 @@ def read_grids(path: Path) -> dict[str, Grid]:
                        fix="open it in Excel and save it again as .xlsx") from None
     grids: dict[str, Grid] = {}
     names = list(book.sheet_names)
-    for wanted in (ACTIVITY, WEIGHTS, BANDS, SETTINGS):
-        actual = find_sheet(names, wanted)
-        if actual is None:
-            continue
+    contract_sheets = [n for n in (find_sheet(names, w) for w in (ACTIVITY, WEIGHTS, BANDS, SETTINGS)) if n]
+    # The error-cell scan inflates the sheet XML a second time; on another thread it overlaps
+    # with calamine's read instead of adding to it.
+    scan = _ErrorCellScan(path, contract_sheets)
+    for actual in contract_sheets:
         try:
             sheet = book.get_sheet_by_name(actual)
             if sheet.height > MAX_ROWS:  # only non-Excel writers make these; refuse before reading
@@ -92,22 +94,33 @@ def read_grids(path: Path) -> dict[str, Grid]:
             raise CESError(f"cannot read the sheet ({exc})", where=actual,
                            fix="open the workbook in Excel and save it again as .xlsx") from None
         grids[actual] = Grid(actual, rows)
-    _mark_error_cells(path, grids)
+    scan.mark(grids)
     # Keep the other sheet names visible so that a missing-sheet error can list them.
     for name in names:
         grids.setdefault(name, Grid(name, []))
     return grids
 
 
-def _mark_error_cells(path: Path, grids: dict[str, Grid]) -> None:
-    """Put Excel error values (which calamine reads as blanks) back into the grids, so a
-    #DIV/0! is reported by cell instead of counting as 0."""
-    try:
-        found = error_cells(path, list(grids))
-    except Exception:  # a package calamine could read but this scan cannot: nothing to add
-        return
-    for name, cells in found.items():
-        rows = grids[name].rows
-        for (r, c), value in cells.items():
-            if r < len(rows) and c < len(rows[r]):
-                rows[r][c] = value
+class _ErrorCellScan:
+    """Excel error values (which calamine reads as blanks), found on a second thread and put
+    back into the grids, so a #DIV/0! is reported by cell instead of counting as 0."""
+
+    def __init__(self, path: Path, sheets: list[str]):
+        self._found: dict = {}
+        self._thread = threading.Thread(target=self._run, args=(path, sheets), name="ces-xl-error-scan",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path, sheets: list[str]) -> None:
+        try:
+            self._found = error_cells(path, sheets)
+        except Exception:  # a package calamine could read but this scan cannot: nothing to add
+            self._found = {}
+
+    def mark(self, grids: dict[str, Grid]) -> None:
+        self._thread.join()
+        for name, cells in self._found.items():
+            rows = grids[name].rows if name in grids else []
+            for (r, c), value in cells.items():
+                if r < len(rows) and c < len(rows[r]):
+                    rows[r][c] = value
