@@ -1,22 +1,24 @@
 """Worksheet functions: ``=CES_SCORE(...)`` and ``=CES_BAND(...)``.
 
-Thin: they turn what Excel hands over into a table and a :class:`~ces_xl.core.model.Model` and
-call the same :func:`~ces_xl.core.engine.score` and :func:`~ces_xl.core.engine.assign_bands` as
-every other face. In Excel (Windows), xlwings hands over scalars, lists and lists of lists with
-``None`` for blanks; off Windows its decorators do no conversion, so the functions also take
-numpy arrays and anything array-like. Bad input returns a short ``#CES! ...`` message for the
-cell, never a traceback.
+Thin: they turn what Excel hands over into numbers and a :class:`~ces_xl.core.model.Model` and
+call the same scoring core as every other face (:func:`~ces_xl.core.engine.score_matrix`, which
+:func:`~ces_xl.core.engine.score` uses too, and :func:`~ces_xl.core.engine.assign_bands`). In
+Excel (Windows), xlwings hands over scalars, lists and lists of lists with ``None`` for blanks;
+off Windows its decorators do no conversion, so the functions also take numpy arrays and
+anything array-like. Bad input returns a short ``#CES! ...`` message for the cell, never a
+traceback.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xlwings as xw
 
 from .contract import Grid, is_blank, parse_bands, to_number
-from .core.engine import assign_bands, score
+from .core.engine import assign_bands, score_matrix
 from .core.model import DEFAULT_BANDS, Metric, Model
 from .errors import CESError
 
@@ -36,21 +38,17 @@ def CES_SCORE(activity, weights, targets=None, method=None):
     try:
         rows = _matrix(activity, "activity")
         weight_list = _vector(weights, "weights", blank=0.0)
-        if len(rows) == 1 and len(rows[0]) != len(weight_list) and len(weight_list) == 1:
-            rows = [[v] for v in rows[0]]  # a single column of one metric for many customers
-        if rows and len(rows[0]) != len(weight_list):
-            raise CESError(f"{len(weight_list)} weights for {len(rows[0])} metrics")
+        if rows.shape[0] == 1 and rows.shape[1] != len(weight_list) and len(weight_list) == 1:
+            rows = rows.reshape(-1, 1)  # a single column of one metric for many customers
+        if rows.shape[1] != len(weight_list):
+            raise CESError(f"{len(weight_list)} weights for {rows.shape[1]} metrics")
         target_list = None if _omitted(targets) else _vector(targets, "targets")
         if target_list is not None and len(target_list) != len(weight_list):
             raise CESError(f"{len(target_list)} targets for {len(weight_list)} metrics")
         chosen = _method(method, has_targets=target_list is not None)
-        metrics = [Metric(f"Metric {i + 1}", w,
-                          target=None if target_list is None or chosen == "sum" else target_list[i])
-                   for i, w in enumerate(weight_list)]
-        table = pd.DataFrame(rows, columns=[m.name for m in metrics], dtype=float)
-        table.insert(0, "Row", range(1, len(rows) + 1))
-        result = score(table, Model(metrics, method=chosen))
-        values = result.scores["Score"].tolist()
+        model = _model(weight_list.tobytes(),
+                       None if target_list is None or chosen == "sum" else target_list.tobytes(), chosen)
+        values = score_matrix(rows, model, validate=False).total.tolist()
     except CESError as exc:
         return _message(exc)
     except Exception as exc:  # never a traceback in a cell
@@ -67,7 +65,7 @@ def CES_BAND(score, bands=None):
     A column of scores gives a column of bands."""
     try:
         table = DEFAULT_BANDS if _omitted(bands) else _bands(bands)
-        grid = _matrix(score, "score")
+        grid = _matrix(score, "score").tolist()
         if isinstance(score, (list, tuple, np.ndarray)) and np.ndim(score) == 1 and len(grid[0]) > 1:
             grid = [[v] for v in grid[0]]  # a 1-D list is what xlwings hands over for a column
         values = [v for row in grid for v in row]
@@ -84,15 +82,32 @@ def CES_BAND(score, bands=None):
 
 # --- turning Excel's values into numbers ---------------------------------------------------
 
-def _matrix(value: Any, what: str) -> list[list[float]]:
-    """Scalar, list, list of lists or numpy array -> rows of floats (blank -> 0 for activity)."""
+@functools.lru_cache(maxsize=64)
+def _model(weights: bytes, targets: bytes | None, method: str) -> Model:
+    """The validated model for a call's weights and targets (float64 bytes: a cache key that
+    tells 0.0 from -0.0). Cached, since a sheet calls the function with the same ones row after
+    row; a model that fails validation raises every time and is not kept."""
+    weight_list = np.frombuffer(weights).tolist()
+    target_list = None if targets is None else np.frombuffer(targets).tolist()
+    model = Model([Metric(f"Metric {i + 1}", w, target=None if target_list is None else target_list[i])
+                   for i, w in enumerate(weight_list)], method=method)
+    model.validate()
+    return model
+
+
+def _matrix(value: Any, what: str) -> np.ndarray:
+    """Scalar, list, list of lists or numpy array -> 2-D array of floats (blank -> 0 for
+    activity, NaN otherwise)."""
     blank = 0.0 if what == "activity" else np.nan
     if isinstance(value, np.ndarray):
         value = value.tolist()
     if not isinstance(value, (list, tuple)):
-        return [[_number(value, what, blank=blank)]]
+        return np.array([[_number(value, what, blank=blank)]])
     elif not value or not isinstance(value[0], (list, tuple, np.ndarray)):
-        value = [list(value)]
+        value = [value]
+    fast = _plain_numbers(value, blank)
+    if fast is not None:
+        return fast
     rows = []
     for r, row in enumerate(value, start=1):
         if isinstance(row, np.ndarray):
@@ -105,17 +120,45 @@ def _matrix(value: Any, what: str) -> list[list[float]]:
         raise CESError(f"{what} is empty")
     if any(len(row) != len(rows[0]) for row in rows):
         raise CESError(f"{what} rows differ in length")
-    return rows
+    return np.array(rows, dtype=float)
 
 
-def _vector(value: Any, what: str, blank: float = np.nan) -> list[float]:
+_PLAIN = frozenset({float, int, type(None)})
+
+
+def _plain_numbers(rows: list | tuple, blank: float) -> np.ndarray | None:
+    """The fast road for what Excel usually hands over: rows of equal length holding only
+    Python floats, ints and None (blank). None when anything else is there (text, TRUE/FALSE,
+    dates, numpy scalars, infinity, ragged rows, ...): :func:`_matrix` then reads value by
+    value, with the exact rules and messages of :func:`_number`."""
+    if not set(map(type, rows)) <= {list, tuple}:
+        return None
+    if not set(map(type, itertools.chain.from_iterable(rows))) <= _PLAIN:  # never text: numpy
+        return None                                                       # reads "1_000" too
+    if len(set(map(len, rows))) != 1 or not rows[0]:
+        return None
+    try:
+        x = np.array(rows, dtype=float)  # None -> NaN
+    except (OverflowError, ValueError, TypeError):
+        return None
+    if np.isinf(x).any():
+        return None
+    if blank == 0.0:
+        np.copyto(x, 0.0, where=np.isnan(x))
+    return x
+
+
+def _vector(value: Any, what: str, blank: float = np.nan) -> np.ndarray:
     """A row or column of numbers; a blank is ``blank`` (NaN: not allowed)."""
     rows = _matrix(value, what)
-    if len(rows) > 1 and len(rows[0]) > 1:
+    if rows.shape[0] > 1 and rows.shape[1] > 1:
         raise CESError(f"{what} must be one row or one column")
-    flat = [blank if np.isnan(v) else v for row in rows for v in row]
-    if any(np.isnan(v) for v in flat):
-        raise CESError(f"{what} value {next(i for i, v in enumerate(flat, 1) if np.isnan(v))} is blank")
+    flat = rows.ravel()
+    missing = np.isnan(flat)
+    if missing.any():
+        flat = np.where(missing, blank, flat)
+        if np.isnan(blank):
+            raise CESError(f"{what} value {int(np.flatnonzero(missing)[0]) + 1} is blank")
     return flat
 
 
