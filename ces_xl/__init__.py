@@ -7,12 +7,39 @@ Public API::
     model = ces_xl.Model([ces_xl.Metric("Visits", 1), ces_xl.Metric("Purchases", 5)])
     result = ces_xl.score(activity_dataframe, model)           # result.scores is a DataFrame
 """
-from .api import default_output, read_workbook, score_workbook
-from .core.engine import NO_DATA, ScoreResult, assign_bands, score
-from .core.model import DEFAULT_BANDS, Band, Metric, Model
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from .errors import CESError
 
 __version__ = "0.1.0"
+
+# The names below load on first use (PEP 562), so that `ces-xl score` can start reading the
+# workbook before pandas is imported; `import ces_xl` alone stays light.
+_LAZY = {
+    "default_output": "api", "read_workbook": "api", "score_workbook": "api",
+    "NO_DATA": "core.engine", "ScoreResult": "core.engine", "assign_bands": "core.engine", "score": "core.engine",
+    "DEFAULT_BANDS": "core.model", "Band": "core.model", "Metric": "core.model", "Model": "core.model",
+}
+
+if TYPE_CHECKING:
+    from .api import default_output, read_workbook, score_workbook
+    from .core.engine import NO_DATA, ScoreResult, assign_bands, score
+    from .core.model import DEFAULT_BANDS, Band, Metric, Model
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ces_xl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 def main() -> None:
@@ -21,6 +48,7 @@ def main() -> None:
     from .button import main as run_button
 
     run_button()
+
 
 __all__ = [
     "Band", "CESError", "DEFAULT_BANDS", "Metric", "Model", "NO_DATA", "ScoreResult",

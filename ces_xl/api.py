@@ -6,14 +6,12 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from tqdm import tqdm
-
 from .contract import Grid, WorkbookInput, read_contract
 from .core.engine import ScoreResult, score
 from .errors import CESError
 from .layout import ResultSheet, result_sheets
 from .xlsx.atomic import atomic_output, check_output_path
-from .xlsx.reader import check_input_path, read_grids
+from .xlsx.reader import WorkbookRead, check_input_path, read_grids
 from .xlsx.writer import write_results
 
 
@@ -48,15 +46,23 @@ def score_workbook(path: str | os.PathLike, output: str | os.PathLike | None = N
     source = Path(path)
     check_input_path(source)
     target = resolve_output(source, output, in_place)
+    return score_reading(WorkbookRead(source), target, progress=progress)
+
+
+def score_reading(reading: WorkbookRead, target: Path, *, progress: bool = False) -> ScoreResult:
+    """:func:`score_workbook` for a read already under way (the command line starts it before
+    importing this module, so that the import and the read overlap), into a checked ``target``
+    (see :func:`resolve_output`)."""
     with _Progress(progress) as bar:
         bar.stage("reading", 0)
-        grids = read_grids(source)
+        grids = reading.result()
         bar.stage("scoring", _Progress.READ)
         result, sheets = score_grids(grids)
         del grids  # the cell values are no longer needed; free them before writing
         bar.stage("writing", _Progress.READ + _Progress.SCORE)
+        rows = sum(len(block.frame) for sheet in sheets for block in sheet.blocks)
         with atomic_output(target) as tmp:
-            write_results(source, tmp, sheets, progress=bar.rows(sum(len(b.frame) for s in sheets for b in s.blocks)))
+            write_results(reading.path, tmp, sheets, progress=bar.rows(rows))
         bar.stage("done", 100)
     return result
 
@@ -83,14 +89,18 @@ def resolve_output(source: Path, output, in_place: bool) -> Path:
 
 
 class _Progress:
-    """One bar on stderr: reading, then scoring, then writing row by row. tqdm turns it off
-    when stderr is not a terminal (``disable=None``), and ``enabled=False`` (--quiet) always."""
+    """One bar on stderr: reading, then scoring, then writing row by row; only on a terminal,
+    and never with ``enabled=False`` (--quiet)."""
 
     # Shares of the bar, roughly the shares of the time at a million rows.
     READ, SCORE = 45, 10
 
     def __init__(self, enabled: bool):
-        self._bar = tqdm(total=100, disable=None if enabled else True, leave=False, file=sys.stderr,
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm  # only when a bar is shown: it costs a twentieth of a second to import
+        else:
+            tqdm = _NoBar
+        self._bar = tqdm(total=100, leave=False, file=sys.stderr,
                          bar_format="ces-xl: {desc:<8} {bar} {percentage:3.0f}% {elapsed}")
 
     def __enter__(self) -> "_Progress":
@@ -113,3 +123,21 @@ class _Progress:
             self._bar.update(start + share * min(done / max(total, 1), 1) - self._bar.n)
 
         return advance
+
+
+class _NoBar:
+    """tqdm's interface, doing nothing (no terminal, or --quiet)."""
+
+    n = 0.0
+
+    def __init__(self, **kwargs):
+        pass
+
+    def update(self, n: float) -> None:
+        self.n += n
+
+    def set_description_str(self, desc: str, refresh: bool = True) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .api import default_output, score_workbook
 from .errors import CESError
 
 EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 3
@@ -52,12 +51,19 @@ def score(workbook: Path, output: Path | None, in_place: bool, quiet: bool) -> N
       ces-xl score activity.xlsx -o out.xlsx
       ces-xl score activity.xlsx --in-place
     """
-    result = score_workbook(workbook, output, in_place=in_place, progress=not quiet)
+    from .xlsx.reader import WorkbookRead
+
+    # Start reading first: python-calamine parses on another thread while pandas and the
+    # scoring code import (a quarter of a second that would otherwise come before the read).
+    reading = WorkbookRead(workbook)
+    from .api import resolve_output, score_reading
+
+    target = resolve_output(workbook, output, in_place)
+    result = score_reading(reading, target, progress=not quiet)
     for note in result.notes:
         click.echo(f"ces-xl: note: {note}", err=True)
     if quiet:
         return
-    target = workbook if in_place else output or default_output(workbook)
     count = len(result.scores)
     click.echo(f"Scored {count} customer{'s' if count != 1 else ''} ({result.method} method) -> {target}")
     width = max(len(str(b)) for b in result.bands["Band"])

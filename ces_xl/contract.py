@@ -15,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from .core.model import DEFAULT_BANDS, Band, Metric, Model
-from .errors import CESError, cell_ref, column_letter, did_you_mean, nearest, normalize_header
+from .errors import CESError, column_letter, did_you_mean, nearest, normalize_header
+from .grid import ACTIVITY, BANDS, EXCEL_ERRORS, SETTINGS, WEIGHTS, ExcelError, Grid, find_sheet, is_blank
 
-ACTIVITY, WEIGHTS, BANDS, SETTINGS = "Activity", "Weights", "Bands", "Settings"
+__all__ = ["ACTIVITY", "BANDS", "EXCEL_ERRORS", "SETTINGS", "WEIGHTS", "ExcelError", "Grid", "WorkbookInput",
+           "find_sheet", "is_blank", "read_contract", "to_number"]
 
 _WEIGHTS_COLUMNS = ("metric", "weight", "target", "normalization", "direction", "description")
 _SETTING_KEYS = {
@@ -29,42 +31,6 @@ _SETTING_KEYS = {
 _SETTING_NAMES = ("Method", "Missing values", "Period")
 
 
-class ExcelError(str):
-    """An Excel error value such as ``#DIV/0!`` in a cell (readers mark them; a ``str`` so
-    grids stay plain values)."""
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
-EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
-                "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
-
-
-@dataclass
-class Grid:
-    """One sheet's values: ``rows[r][c]`` is the cell ``top + r``, ``left + c`` (0-based).
-    Blank cells are ``None`` or ``""``."""
-
-    name: str
-    rows: Sequence[Sequence[object]]
-    top: int = 0
-    left: int = 0
-
-    def ref(self, r: int, c: int) -> str:
-        return cell_ref(self.name, self.top + r, self.left + c)
-
-    def row_number(self, r: int) -> int:
-        return self.top + r + 1
-
-    def header_row(self) -> int | None:
-        """Index of the first row with any value: the header row of every contract sheet."""
-        for r, row in enumerate(self.rows):
-            if any(not is_blank(v) for v in row):
-                return r
-        return None
-
-
 @dataclass
 class WorkbookInput:
     """What the contract sheets say: the activity table, the model, and notes for the user."""
@@ -74,16 +40,6 @@ class WorkbookInput:
     id_header: str
     sheet_names: dict[str, str]  # contract name -> the sheet's actual name
     notes: list[str] = field(default_factory=list)
-
-
-def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (
-        isinstance(value, float) and math.isnan(value))
-
-
-def find_sheet(names: Sequence[str], wanted: str) -> str | None:
-    key = normalize_header(wanted)
-    return next((n for n in names if normalize_header(n) == key), None)
 
 
 def read_contract(grids: Mapping[str, Grid]) -> WorkbookInput:
@@ -290,10 +246,12 @@ def parse_activity(grid: Grid, model: Model) -> tuple[pd.DataFrame, str]:
 
 def _object_table(rows: Sequence[Sequence[object]], width: int) -> np.ndarray:
     """Rows of cell values -> a 2-D object array, short rows padded with blanks."""
-    width = max([width, *map(len, rows)]) if rows else width
+    if isinstance(rows, np.ndarray) and rows.ndim == 2 and rows.shape[1] >= width:
+        return rows  # the headless reader's grids are such arrays already
+    width = max([width, *map(len, rows)]) if len(rows) else width
     if all(len(row) == width for row in rows):
         table = np.empty((len(rows), width), dtype=object)
-        if rows:
+        if len(rows):
             table[:] = rows
         return table
     return np.array([list(row) + [None] * (width - len(row)) for row in rows], dtype=object).reshape(-1, width)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from defusedxml import ElementTree
 
-from ..contract import ExcelError
+from ..grid import ExcelError
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

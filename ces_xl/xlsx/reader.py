@@ -7,7 +7,7 @@ from pathlib import Path
 
 import python_calamine
 
-from ..contract import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
+from ..grid import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
 from ..errors import CESError
 from .errorcells import error_cells
 
@@ -69,7 +69,40 @@ def check_package_size(path: Path) -> None:
 
 def read_grids(path: Path) -> dict[str, Grid]:
     """The contract sheets present in the workbook, as grids of cell values from A1."""
-    check_input_path(path)
+    return WorkbookRead(path).result()
+
+
+class WorkbookRead:
+    """Reading a workbook's contract sheets on a background thread.
+
+    python-calamine releases the GIL while it parses, so the caller can go on meanwhile: the
+    command line imports pandas and the scoring code during the read instead of before it.
+    The path is checked at once (errors raise here); :meth:`result` waits for the grids and
+    raises any error the read met.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        check_input_path(self.path)
+        self._grids: dict[str, Grid] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="ces-xl-read", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._grids = _read(self.path)
+        except BaseException as exc:  # handed to the caller by result()
+            self._error = exc
+
+    def result(self) -> dict[str, Grid]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._grids
+
+
+def _read(path: Path) -> dict[str, Grid]:
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for damaged packages
@@ -87,18 +120,41 @@ def read_grids(path: Path) -> dict[str, Grid]:
             if sheet.height > MAX_ROWS:  # only non-Excel writers make these; refuse before reading
                 raise CESError(f"the sheet has {sheet.height:,} rows, more than Excel's {MAX_ROWS:,}",
                                where=actual, fix="split it into workbooks of at most 1,048,575 customers")
-            rows = sheet.to_python(skip_empty_area=False)
+            grid = _sheet_grid(actual, sheet)
         except CESError:
             raise
         except Exception as exc:
             raise CESError(f"cannot read the sheet ({exc})", where=actual,
                            fix="open the workbook in Excel and save it again as .xlsx") from None
-        grids[actual] = Grid(actual, rows)
+        grids[actual] = grid
     scan.mark(grids)
     # Keep the other sheet names visible so that a missing-sheet error can list them.
     for name in names:
         grids.setdefault(name, Grid(name, []))
     return grids
+
+
+def _sheet_grid(name: str, sheet) -> Grid:
+    """A sheet's cells as a 2-D numpy object array, filled row by row from calamine.
+
+    A million-row Activity sheet as a list of row lists would cost 150 MB more than this (a
+    list object per row); each row list here is freed as soon as it is copied."""
+    import numpy as np  # here, on the reading thread: the main thread is importing pandas meanwhile
+
+    end = sheet.end
+    if end is None:
+        return Grid(name, [])
+    table = None
+    count = 0
+    for count, row in enumerate(sheet.iter_rows(), start=1):
+        if table is None:
+            table = np.empty((end[0] + 1, len(row)), dtype=object)
+        table[count - 1] = row
+    if table is None:
+        return Grid(name, [])
+    # calamine's rows end at the sheet's last used cell; they may start at A1 or at the first
+    # used cell, so the grid's top-left corner is counted back from that end.
+    return Grid(name, table[:count], top=end[0] + 1 - count, left=end[1] + 1 - table.shape[1])
 
 
 class _ErrorCellScan:
@@ -120,7 +176,10 @@ class _ErrorCellScan:
     def mark(self, grids: dict[str, Grid]) -> None:
         self._thread.join()
         for name, cells in self._found.items():
-            rows = grids[name].rows if name in grids else []
-            for (r, c), value in cells.items():
-                if r < len(rows) and c < len(rows[r]):
-                    rows[r][c] = value
+            if name not in grids:
+                continue
+            grid = grids[name]
+            for (row, col), value in cells.items():
+                r, c = row - grid.top, col - grid.left
+                if 0 <= r < len(grid.rows) and 0 <= c < len(grid.rows[r]):
+                    grid.rows[r][c] = value

@@ -11,6 +11,7 @@ import datetime as _dt
 import math
 import re
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Callable, Iterator
 from xml.sax.saxutils import escape, quoteattr
 
@@ -64,7 +65,7 @@ class SheetLinks:
 
 def worksheet_chunks(spec: ResultSheet, styles: StyleSheet, links: SheetLinks,
                      progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
-    """The worksheet part of ``spec``, as UTF-8 chunks."""
+    """The worksheet part of ``spec``, as UTF-8 chunks (produced as they are consumed)."""
     last_row, last_col = _extent(spec)
     head = [XML_HEAD, f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{DOC_REL}">',
             f'<dimension ref="A1:{column_letter(last_col)}{last_row + 1}"/>',
@@ -74,9 +75,21 @@ def worksheet_chunks(spec: ResultSheet, styles: StyleSheet, links: SheetLinks,
         head.append("<cols>" + "".join(f'<col min="{c + 1}" max="{c + 1}" width="{w:g}" customWidth="1"/>'
                                        for c, w in sorted(spec.widths.items())) + "</cols>")
     head.append("<sheetData>")
-    yield "".join(head).encode("utf-8")
-    for rows in _row_groups(spec, styles, progress):
-        yield rows.encode("utf-8")
+    groups = _row_groups(spec, styles, progress)  # may start a helper process: before any thread
+    return _chain_chunks(["".join(head).encode("utf-8")], *groups, _sheet_tail(spec, styles, links))
+
+
+def _chain_chunks(*parts) -> Iterator[bytes]:
+    try:
+        for part in parts:
+            yield from part
+    finally:
+        for part in parts:
+            if hasattr(part, "close"):
+                part.close()
+
+
+def _sheet_tail(spec: ResultSheet, styles: StyleSheet, links: SheetLinks) -> Iterator[bytes]:
     tail = ["</sheetData>", _conditional_formats(spec, styles),
             '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>']
     if links.drawing:
@@ -175,10 +188,9 @@ def _s(style: int) -> str:
     return f' s="{style}"' if style else ""
 
 
-def _column_cells(values: list, kind: str, letter: str, first_row: int, number_style: int, text_style: int,
+def _column_cells(values: list, kind: str, letter: str, rows: list[str], number_style: int, text_style: int,
                   styles: StyleSheet) -> list[str]:
-    """The cells of one column for a run of rows (1-based ``first_row``)."""
-    rows = range(first_row, first_row + len(values))
+    """The cells of one column for a run of rows (``rows``: their 1-based numbers as text)."""
     s = _s(number_style)
     if kind == "float":  # v - v == 0 is False for NaN and infinities: those stay blank
         return [f'<c r="{letter}{r}"{s}><v>{v!r}</v></c>' if v - v == 0 else "" for r, v in zip(rows, values)]
@@ -195,6 +207,19 @@ def _column_cells(values: list, kind: str, letter: str, first_row: int, number_s
         return [f'<c r="{letter}{r}"{t} t="inlineStr">{inline_text(v)}</c>' if v else ""
                 for r, v in zip(rows, values)]
     return [cell_xml(f"{letter}{r}", v, number_style, text_style, styles) for r, v in zip(rows, values)]
+
+
+def _values(column: pd.Series, kind: str) -> tuple[list, str]:
+    """A column's values as Python objects, and the kind to write them as: a float column
+    whose values are all whole numbers (ranks, counts) is written as integers."""
+    if kind == "text":
+        return column.fillna("").tolist(), kind
+    if kind == "float":
+        array = column.to_numpy()
+        if len(array) and np.isfinite(array).all() and (array == np.trunc(array)).all() \
+                and np.abs(array).max() < 2 ** 53:
+            return array.astype(np.int64).tolist(), "int"
+    return column.tolist(), kind
 
 
 def _kind(series: pd.Series) -> str:
@@ -216,50 +241,61 @@ def _kind(series: pd.Series) -> str:
     return "any"
 
 
-def _data_rows(block: Block, styles: StyleSheet, colors: dict[str, str],
-               progress: Callable[[int], None] | None) -> Iterator[str]:
-    frame = block.frame
-    columns = [str(c) for c in frame.columns]
-    center = CellStyle(center=True)
-    band = block.band_column
-    number_styles = [styles.xf(CellStyle(number_format=block.formats.get(c), center=c == band)) for c in columns]
-    text_styles = [styles.xf(center) if c == band else 0 for c in columns]
-    letters = [column_letter(block.left + j) for j in range(len(columns))]
-    kinds = [_kind(frame.iloc[:, j]) for j in range(len(columns))]
-    first = block.header_row + 2  # 1-based row of the first data row
-    for start in range(0, len(frame), CHUNK_ROWS):
-        part = frame.iloc[start:start + CHUNK_ROWS]
+class _BlockRows:
+    """The data rows of one block as XML, one piece of ``CHUNK_ROWS`` rows at a time."""
+
+    def __init__(self, block: Block, styles: StyleSheet):
+        frame = block.frame
+        columns = [str(c) for c in frame.columns]
+        band = block.band_column
+        # Every style is registered here, in this process, before any piece is rendered.
+        self.number_styles = [styles.xf(CellStyle(number_format=block.formats.get(c), center=c == band))
+                              for c in columns]
+        self.text_styles = [styles.xf(CellStyle(center=True)) if c == band else 0 for c in columns]
+        self.row_styles = {i: styles.xf(CellStyle(number_format=f)) for i, f in block.row_formats.items()}
+        self.letters = [column_letter(block.left + j) for j in range(len(columns))]
+        self.kinds = [_kind(frame.iloc[:, j]) for j in range(len(columns))]
+        self.first = block.header_row + 2  # 1-based row of the first data row
+        self.block, self.styles = block, styles
+        self.starts = range(0, len(frame), CHUNK_ROWS)
+
+    def render(self, start: int) -> bytes:
+        part = self.block.frame.iloc[start:start + CHUNK_ROWS]
+        rows = list(map(str, range(self.first + start, self.first + start + len(part))))
         cells = []
-        for j in range(len(columns)):
-            kind = kinds[j] if not block.row_formats else "any"
-            column = part.iloc[:, j]
-            values = column.fillna("").tolist() if kind == "text" else column.tolist()
-            if block.row_formats:
-                cells.append([cell_xml(f"{letters[j]}{first + start + i}", v,
-                                       styles.xf(CellStyle(number_format=block.row_formats[start + i],
-                                                           center=columns[j] == band))
-                                       if start + i in block.row_formats else number_styles[j],
-                                       text_styles[j], styles)
-                              for i, v in enumerate(values)])
+        for j in range(part.shape[1]):
+            if self.block.row_formats:  # a small table with a format per row (the Overview)
+                cells.append([cell_xml(f"{self.letters[j]}{r}", v,
+                                       self.row_styles.get(start + i, self.number_styles[j]),
+                                       self.text_styles[j], self.styles)
+                              for i, (r, v) in enumerate(zip(rows, part.iloc[:, j].tolist()))])
             else:
-                cells.append(_column_cells(values, kind, letters[j], first + start, number_styles[j],
-                                           text_styles[j], styles))
-        r0 = first + start
-        yield "".join([f'<row r="{r0 + i}">' + "".join(row) + "</row>" for i, row in enumerate(zip(*cells))])
+                values, kind = _values(part.iloc[:, j], self.kinds[j])
+                cells.append(_column_cells(values, kind, self.letters[j], rows, self.number_styles[j],
+                                           self.text_styles[j], self.styles))
+        # One join over <row>, the cells and </row> in order, rather than a join per row.
+        text = "".join(chain.from_iterable(zip([f'<row r="{r}">' for r in rows], *cells, repeat("</row>"))))
+        return text.encode("utf-8")
+
+
+def _data_rows(block: Block, styles: StyleSheet, progress: Callable[[int], None] | None) -> Iterator[bytes]:
+    rows = _BlockRows(block, styles)
+    for start in rows.starts:
+        yield rows.render(start)
         if progress:
-            progress(len(part))
+            progress(min(CHUNK_ROWS, len(block.frame) - start))
 
 
 # --- sheet structure -----------------------------------------------------------------------
 
-def _row_groups(spec: ResultSheet, styles: StyleSheet, progress) -> Iterator[str]:
+def _row_groups(spec: ResultSheet, styles: StyleSheet, progress) -> list[Iterator[bytes]]:
     """Every row of the sheet, in row order: titles, headers and each block's data."""
     bold = styles.xf(CellStyle(bold=True))
     header = styles.xf(CellStyle(bold=True, fill=HEADER_FILL))
-    groups: list[tuple[int, Callable[[], Iterator[str]]]] = []
+    groups: list[tuple[int, Iterator[bytes]]] = []
 
     def single(row: int, cells: str) -> None:
-        groups.append((row, lambda: iter([f'<row r="{row + 1}">{cells}</row>'])))
+        groups.append((row, iter([f'<row r="{row + 1}">{cells}</row>'.encode("utf-8")])))
 
     if spec.title:
         single(0, cell_xml("A1", spec.title, 0, styles.xf(CellStyle(bold=True, size=TITLE_SIZE)), styles))
@@ -271,11 +307,9 @@ def _row_groups(spec: ResultSheet, styles: StyleSheet, progress) -> Iterator[str
             cell_xml(f"{column_letter(block.left + j)}{block.header_row + 1}", str(c), style, style, styles)
             for j, c in enumerate(block.frame.columns)))
         if len(block.frame):
-            groups.append((block.header_row + 1,
-                           lambda block=block: _data_rows(block, styles, spec.band_colors, progress)))
+            groups.append((block.header_row + 1, _data_rows(block, styles, progress)))
     groups.sort(key=lambda g: g[0])
-    for row, rows in groups:
-        yield from rows()
+    return [rows for _, rows in groups]
 
 
 def _extent(spec: ResultSheet) -> tuple[int, int]:
@@ -325,11 +359,3 @@ def _block_ref(block: Block) -> str:
 def _table_column_name(name) -> str:
     # Excel stores line breaks and tabs in table column names as _xHHHH_ escapes.
     return ooxml_text(str(name)).replace("\n", "_x000a_").replace("\t", "_x0009_")
-
-
-def column_kinds(frame: pd.DataFrame) -> list[str]:  # for tests and the benchmark
-    return [_kind(frame.iloc[:, j]) for j in range(frame.shape[1])]
-
-
-__all__ = ["worksheet_chunks", "table_xml", "drawing_xml", "chart_xml", "cell_xml", "ooxml_text", "SheetLinks",
-           "np"]

@@ -24,7 +24,7 @@ from typing import Callable
 
 from defusedxml import ElementTree
 
-from ..contract import find_sheet
+from ..grid import find_sheet
 from ..errors import CESError
 from ..layout import ResultSheet, check_replaceable, free_name
 from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHART, REL_DRAWING,
@@ -36,8 +36,9 @@ from .styles import MAIN_NS, StyleSheet
 
 # Deflate level for the result sheets. Measured on a 100k-row Scores sheet (83 MB of XML):
 # level 1 takes 0.50 s for 13.6 MB, 3 takes 0.59 s for 12.0 MB, the default 6 takes 1.54 s for
-# 10.1 MB. At a million rows level 6 would cost ten more seconds for a fifth smaller file.
-BIG_PART_COMPRESSLEVEL = 3
+# 10.1 MB. The deflating runs beside the XML generation (write_behind) and at level 3 or more
+# it becomes the slower of the two, so level 1: a file about a tenth larger, the run faster.
+BIG_PART_COMPRESSLEVEL = 1
 
 
 @dataclass
