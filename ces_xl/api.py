@@ -110,8 +110,8 @@ class _Progress:
         self._bar.close()
 
     def stage(self, name: str, at: float) -> None:
-        self._bar.set_description_str(name, refresh=False)
         self._bar.update(at - self._bar.n)
+        self._bar.set_description_str(name)  # shown at once, however short the stage
 
     def rows(self, total: int) -> Callable[[int], None]:
         """A callback for the writer: ``n`` more of ``total`` rows written."""

@@ -70,3 +70,51 @@ def test_installed_console_script(tmp_path):
     done = subprocess.run([exe, "score", str(source)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "seed-scored.xlsx").exists()
+
+
+def run_in_terminal(*args: str, timeout: float = 120) -> tuple[int, str]:
+    """Run the CLI with stderr on a pseudo-terminal (as in a shell window); returns the exit
+    code and what the terminal showed."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 x 100 characters
+    done = subprocess.Popen([sys.executable, "-m", "ces_xl.cli", *args], stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # the terminal closed: the child has exited
+            break
+        if not data:
+            break
+        shown += data
+    os.close(master)
+    return done.wait(timeout), shown.decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_progress_bar_on_a_terminal_and_not_with_quiet(tmp_path):
+    source = make_workbook(tmp_path / "b.xlsx", SEED_001)
+    code, shown = run_in_terminal("score", str(source))
+    assert code == 0
+    assert "ces-xl: writing" in shown and "100%" in shown
+    code, shown = run_in_terminal("score", str(source), "-q", "--in-place")
+    assert code == 0 and shown == ""
+    # Not a terminal (a pipe, as under CI or cron): no bar either.
+    piped = run_cli("score", source, "-o", tmp_path / "piped.xlsx")
+    assert piped.returncode == 0 and "%" not in piped.stderr
+
+
+def test_the_command_starts_reading_before_pandas_is_imported():
+    # The read runs on a thread while pandas imports (a quarter of a second at any size);
+    # that only works while the CLI module and the reader stay free of pandas.
+    code = ("import sys, ces_xl.cli, ces_xl.xlsx.reader, ces_xl; "
+            "print(sorted(m for m in ('pandas', 'numpy', 'xlwings', 'openpyxl') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -299,3 +299,33 @@ def test_sum_method_says_what_it_does_not_use(tmp_path):
     result = ces_xl.score_workbook(source, tmp_path / "out.xlsx")
     assert result.scores.loc[0, "Score"] == 3 + 4
     assert any("sum method does not use Direction 'lower'" in n and "negative weight" in n for n in result.notes)
+
+
+def offset_book(path: Path, count_cell_value) -> Path:
+    """Activity laid out from C3 (two blank rows and columns before it), as people do when
+    they leave room for a title."""
+    book = openpyxl.Workbook()
+    activity = book.active
+    activity.title = "Activity"
+    for r, row in enumerate(SEED_001["Activity"] + [["C-2", 1, count_cell_value, 0]], start=3):
+        for c, value in enumerate(row, start=3):
+            activity.cell(row=r, column=c, value=value)
+    weights = book.create_sheet("Weights")
+    for row in SEED_001["Weights"]:
+        weights.append(row)
+    book.save(path)
+    return path
+
+
+def test_a_table_that_starts_below_and_right_of_a1(tmp_path):
+    source = offset_book(tmp_path / "b.xlsx", 4)
+    result = ces_xl.score_workbook(source, tmp_path / "out.xlsx")
+    assert dict(zip(result.scores.iloc[:, 0], result.scores["Score"])) == {"C-1": 30, "C-2": 1 + 4 * 2}
+
+
+def test_an_error_value_in_an_offset_table_is_named_by_its_cell(tmp_path):
+    source = offset_book(tmp_path / "b.xlsx", "#DIV/0!")  # openpyxl stores it as an error cell
+    done = run_cli("score", source)
+    assert done.returncode == 1
+    # The second customer is on row 5 (header on 3), Email Click in column E.
+    assert "Activity!E5: the count is the Excel error #DIV/0!" in done.stderr
