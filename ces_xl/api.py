@@ -28,7 +28,10 @@ def read_workbook(path: str | os.PathLike) -> WorkbookInput:
 
 def score_grids(grids: dict[str, Grid]) -> tuple[ScoreResult, list[ResultSheet]]:
     """The step every whole-workbook face shares: contract sheets in, result and sheets out."""
-    workbook = read_contract(grids)
+    return score_input(read_contract(grids))
+
+
+def score_input(workbook: WorkbookInput) -> tuple[ScoreResult, list[ResultSheet]]:
     result = score(workbook.activity, workbook.model, id_column=workbook.id_header)
     result.notes[:0] = workbook.notes
     return result, result_sheets(result)
@@ -55,10 +58,10 @@ def score_reading(reading: WorkbookRead, target: Path, *, progress: bool = False
     (see :func:`resolve_output`)."""
     with _Progress(progress) as bar:
         bar.stage("reading", 0)
-        grids = reading.result()
+        workbook = read_contract(reading.result())  # the cell values are freed once parsed
         bar.stage("scoring", _Progress.READ)
-        result, sheets = score_grids(grids)
-        del grids  # the cell values are no longer needed; free them before writing
+        result, sheets = score_input(workbook)
+        del workbook
         bar.stage("writing", _Progress.READ + _Progress.SCORE)
         rows = sum(len(block.frame) for sheet in sheets for block in sheet.blocks)
         with atomic_output(target) as tmp:

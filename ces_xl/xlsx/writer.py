@@ -323,9 +323,9 @@ def _shared_strings(package: Package, workbook_rels, up_to: int) -> list[str]:
     with package.open(part) as stream:
         for _, item in ElementTree.iterparse(stream, events=("end",)):
             if item.tag == f"{main}si":
-                # Phonetic runs (<rPh>) are not part of the text.
-                strings.append("".join(t.text or "" for t in item.iter(f"{main}t")
-                                       if t not in [x for r in item.iter(f"{main}rPh") for x in r]))
+                # The text is the <t> of the item or of its runs (<r>); phonetic runs (<rPh>) are not.
+                texts = item.findall(f"{main}t") + item.findall(f"{main}r/{main}t")
+                strings.append("".join(t.text or "" for t in texts))
                 item.clear()
                 if len(strings) > up_to:
                     break
