@@ -91,10 +91,8 @@ class StyleSheet:
     def dxf(self, fill: str) -> int:
         """A differential format (for conditional formatting) that fills the cell."""
         if fill not in self._dxfs:
-            p = self._p
-            self._dxfs[fill] = self._add("dxfs", f'<{p}dxf><{p}fill><{p}patternFill patternType="solid">'
-                                                 f'<{p}fgColor rgb="FF{fill}"/><{p}bgColor rgb="FF{fill}"/>'
-                                                 f'</{p}patternFill></{p}fill></{p}dxf>')
+            solid = self._solid(fill, f'rgb="FF{fill}"')
+            self._dxfs[fill] = self._add("dxfs", f"<{self._p}dxf>{solid}</{self._p}dxf>")
         return self._dxfs[fill]
 
     def to_bytes(self) -> bytes:
@@ -143,11 +141,14 @@ class StyleSheet:
         if fill is None:
             return 0
         if fill not in self._fills:
-            p = self._p
-            self._fills[fill] = self._add("fills", f'<{p}fill><{p}patternFill patternType="solid">'
-                                                   f'<{p}fgColor rgb="FF{fill}"/><{p}bgColor indexed="64"/>'
-                                                   f'</{p}patternFill></{p}fill>')
+            self._fills[fill] = self._add("fills", self._solid(fill, 'indexed="64"'))
         return self._fills[fill]
+
+    def _solid(self, color: str, background: str) -> str:
+        """A solid <fill> of ``color`` (RRGGBB); ``background`` is the bgColor's attribute."""
+        p = self._p
+        return (f'<{p}fill><{p}patternFill patternType="solid"><{p}fgColor rgb="FF{color}"/>'
+                f'<{p}bgColor {background}/></{p}patternFill></{p}fill>')
 
     def _section(self, xml: str, name: str) -> re.Match | None:
         p = re.escape(self._p)
