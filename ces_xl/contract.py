@@ -90,6 +90,10 @@ def parse_weights(grid: Grid) -> tuple[list[Metric], dict[str, str]]:
             raise CESError("this row has no metric name", where=cells["name"],
                            fix="type the Activity column header the row scores, or clear the row")
         name = _text(name)
+        if len(name) > MAX_METRIC_NAME:
+            raise CESError(f"metric name '{name[:20]}...' is {len(name)} characters long", where=cells["name"],
+                           fix=f"shorten it to at most {MAX_METRIC_NAME} characters (Excel table headers hold 255, "
+                               "and ' (points)' is added to it)")
         weight = values["weight"]
         if is_blank(weight):
             raise CESError(f"metric '{name}' has no weight", where=cells["weight"],
@@ -208,6 +212,9 @@ def parse_activity(grid: Grid, model: Model) -> tuple[pd.DataFrame, str]:
         if not is_blank(header[c]):
             by_key.setdefault(normalize_header(header[c]), []).append(c)
     id_header = _text(header[first])
+    if len(id_header) > MAX_HEADER:
+        raise CESError(f"the customer ID header is {len(id_header)} characters long", where=grid.ref(h, first),
+                       fix=f"shorten it to at most {MAX_HEADER} characters (the longest header an Excel table holds)")
 
     keep = np.flatnonzero(~blank[:, first:].all(axis=1))
     if not len(keep):
@@ -339,6 +346,8 @@ def _check_range(out: np.ndarray, grid: Grid, c: int, row_index: list[int]) -> n
 
 
 MAX_COUNT = 1e15  # Excel itself keeps 15 significant digits
+MAX_HEADER = 255  # an Excel table's column names (the Scores sheet is a table)
+MAX_METRIC_NAME = MAX_HEADER - len(" (points)")
 
 
 _NUMBER_TYPES = [float, int, np.float64, np.float32, np.int64, np.int32]

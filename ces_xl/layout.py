@@ -16,6 +16,8 @@ from .errors import CESError
 
 SCORES, SUMMARY = "Scores", "Summary"
 SUMMARY_TITLE = "Customer Engagement Score summary"
+# One or two decimals. ("0.##" would show 40 as "40." in Excel, with a dangling point.)
+NUMBER = "0.0#"
 _SCORES_MARK = ["Score", "Band", "Rank", "Percentile"]  # B1:E1 of every Scores sheet
 # Excel's own red-yellow-green colour scale, so band colours look native.
 _RED, _YELLOW, _GREEN, _GREY = (0xF8, 0x69, 0x6B), (0xFF, 0xEB, 0x84), (0x63, 0xBE, 0x7B), "D9D9D9"
@@ -125,9 +127,9 @@ def result_sheets(result: ScoreResult) -> list[ResultSheet]:
 
 def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     frame = result.scores
-    score_format = "0.0" if result.method == "index" else "0.##"
+    score_format = "0.0" if result.method == "index" else NUMBER
     formats = {"Score": score_format, "Rank": "0", "Percentile": "0%", "Data coverage": "0%"}
-    formats.update({c: "0.0" if result.method == "index" else "0.##" for c in result.contribution_columns})
+    formats.update({c: "0.0" if result.method == "index" else NUMBER for c in result.contribution_columns})
     block = Block(0, 0, frame, formats, excel_table="CES_Scores", band_column="Band")
     return ResultSheet(SCORES, [block], colors, freeze=(1, 1), widths=_widths(frame))
 
@@ -138,7 +140,7 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     score_rows = {i: "0.0" for i, key in enumerate(result.stats) if key.endswith("score")}
     blocks = [Block(2, 0, stats, {"Value": "0"}, title="Overview", row_formats=score_rows)]
     bands = Block(blocks[-1].bottom + 2, 0, result.bands,
-                  {"From": "0.##", "To": "0.##", "Customers": "0", "Share": "0.0%"},
+                  {"From": NUMBER, "To": NUMBER, "Customers": "0", "Share": "0.0%"},
                   title="Customers by band", band_column="Band")
     blocks.append(bands)
     if result.segments is not None:
@@ -146,7 +148,7 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
         formats |= {"Mean score": "0.0", "Median score": "0.0"}
         blocks.append(Block(blocks[-1].bottom + 2, 0, result.segments, formats, title="By segment"))
     blocks.append(Block(blocks[-1].bottom + 2, 0, _model_table(result),
-                        {"Weight": "0.###", "Share of weight": "0.0%", "Target": "0.##"}, title="Model"))
+                        {"Weight": "0.0##", "Share of weight": "0.0%", "Target": NUMBER}, title="Model"))
     if result.notes:
         blocks.append(Block(blocks[-1].bottom + 2, 0, pd.DataFrame({"Note": result.notes}), title="Notes"))
     chart = BarChart("Customers by band", bands, "Band", "Customers", anchor=(2, 8))

@@ -214,3 +214,16 @@ def test_negative_counts_are_scored_with_a_warning(tmp_path):
     done = run_cli("score", source)
     assert done.returncode == 0
     assert "ces-xl: note: metric 'Visits': 1 negative value(s) score 0 under cap" in done.stderr
+
+
+def test_names_longer_than_an_excel_table_header_are_refused(tmp_path):
+    long_name = "Visits " + "x" * 250
+    source = make_workbook(tmp_path / "b.xlsx", {
+        "Activity": [["ID", long_name], ["A", 1]], "Weights": [["Metric", "Weight"], [long_name, 1]]})
+    done = run_cli("score", source)
+    assert done.returncode == 1 and "Weights!A2: metric name 'Visits xxxxxxxxxxxxx...' is 257 characters" in done.stderr
+    assert "at most 246 characters" in done.stderr
+    source = make_workbook(tmp_path / "c.xlsx", {
+        "Activity": [["I" * 300, "Visits"], ["A", 1]], "Weights": [["Metric", "Weight"], ["Visits", 1]]})
+    done = run_cli("score", source)
+    assert done.returncode == 1 and "Activity!A1: the customer ID header is 300 characters long" in done.stderr

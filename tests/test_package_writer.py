@@ -23,7 +23,7 @@ from ces_xl.xlsx.package import write_behind
 from ces_xl.xlsx.styles import CellStyle, StyleSheet
 from ces_xl.xlsx.writer import write_results
 
-from .conftest import REPO, SEED_001, libreoffice_export, make_workbook
+from .conftest import REPO, SEED_001, libreoffice_export, make_workbook, run_cli
 from .reference import band
 
 TEMPLATE = REPO / "workbook" / "CES_Template.xlsx"
@@ -218,7 +218,8 @@ def test_style_sheet_edits_keep_prefixes_and_counts():
     assert list(root).index(formats) == 0  # numFmts comes first in the schema's order
 
 
-@pytest.mark.parametrize("text", ["plain", " lead", "trail ", "a&b<c>", "=1+1", "_x0041_", "bell\x07", "ü€漢"])
+@pytest.mark.parametrize("text", ["plain", " lead", "trail ", "a&b<c>", "=1+1", "_x0041_", "bell\x07", "ü€漢",
+                                  "not\uffffxml"])
 def test_inline_text_round_trips_through_an_xml_parser(text):
     element = ElementTree.fromstring(f'<c xmlns="x">{sheetxml.inline_text(text)}</c>'.encode())
     stored = "".join(t.text or "" for t in element.iter("{x}t"))
@@ -263,3 +264,71 @@ def test_a_failure_while_streaming_a_sheet_leaves_no_output(tmp_path, monkeypatc
     with pytest.raises(MemoryError):
         ces_xl.score_workbook(source, tmp_path / "out.xlsx")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]
+
+
+def rewrite_parts(path: Path, edit) -> Path:
+    """Rewrite a package with ``edit(name, data) -> data`` applied to every part."""
+    with zipfile.ZipFile(path) as z:
+        parts = {n: edit(n, z.read(n)) for n in z.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+def test_relationship_prefix_declared_on_each_sheet_element(tmp_path):
+    # Some writers declare xmlns:r on each <sheet> instead of the root: the new <sheet>
+    # elements must then declare it too, or workbook.xml is not well-formed.
+    rel_ns = b'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+
+    def move_declaration(name, data):
+        if name != "xl/workbook.xml":
+            return data
+        return data.replace(b" " + rel_ns, b"").replace(b"<sheet ", b"<sheet " + rel_ns + b" ")
+
+    source = rewrite_parts(make_workbook(tmp_path / "b.xlsx", SEED_001), move_declaration)
+    with zipfile.ZipFile(source) as z:
+        root_tag = z.read("xl/workbook.xml").split(b"<sheets", 1)[0]
+        assert rel_ns not in root_tag
+    out = tmp_path / "out.xlsx"
+    ces_xl.score_workbook(source, out)
+    with zipfile.ZipFile(out) as z:
+        ElementTree.fromstring(z.read("xl/workbook.xml"))  # well-formed
+    assert openpyxl.load_workbook(out).sheetnames == ["Activity", "Weights", "Scores", "Summary"]
+
+
+def test_strict_open_xml_is_refused_with_the_fix(tmp_path):
+    def strict(name, data):
+        return data.replace(b"http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+                            b"http://purl.oclc.org/ooxml/officeDocument/relationships") if name == "_rels/.rels" else data
+
+    source = rewrite_parts(make_workbook(tmp_path / "b.xlsx", SEED_001), strict)
+    done = run_cli("score", source)
+    assert done.returncode == 1
+    assert "Strict Open XML" in done.stderr and "save it as an Excel Workbook (.xlsx)" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.xlsx"]
+
+
+def test_a_result_sheet_written_with_zip64_still_opens(tmp_path, monkeypatch, soffice):
+    # Sheets past 2 GiB of XML (many metrics at a million rows) need ZIP64; shown here on a
+    # small sheet by lowering the threshold.
+    monkeypatch.setattr("ces_xl.xlsx.writer.ZIP64_SAFE_BYTES", 0)
+    out = tmp_path / "out.xlsx"
+    ces_xl.score_workbook(make_workbook(tmp_path / "b.xlsx", SEED_001), out)
+    assert package_problems(out) == []
+    rows = python_calamine.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Scores").to_python()
+    assert rows[1][:2] == ["C-1", 30.0]
+    assert libreoffice_export(soffice, out, tmp_path / "lo")["Scores"][1][:2] == ["C-1", "30"]
+
+
+def test_rescoring_adds_no_styles_a_run_already_added(tmp_path):
+    first, second = tmp_path / "first.xlsx", tmp_path / "second.xlsx"
+    ces_xl.score_workbook(TEMPLATE, first)
+    ces_xl.score_workbook(first, second)
+    with zipfile.ZipFile(TEMPLATE) as t, zipfile.ZipFile(first) as a, zipfile.ZipFile(second) as b:
+        assert a.read("xl/styles.xml") != t.read("xl/styles.xml")
+        assert b.read("xl/styles.xml") == a.read("xl/styles.xml")
+
+
+def test_a_missing_date_is_an_empty_cell():
+    assert sheetxml.cell_xml("A1", pd.NaT, 0, 0, StyleSheet(None)) == ""

@@ -39,6 +39,7 @@ CONTENT_TYPES = {
     REL_CHART: "application/vnd.openxmlformats-officedocument.drawingml.chart+xml",
 }
 CONTENT_TYPES_PART = "[Content_Types].xml"
+RELS_CONTENT_TYPE = "application/vnd.openxmlformats-package.relationships+xml"
 
 
 @dataclass(frozen=True)
@@ -152,13 +153,14 @@ class PackageCopy:
     def write(self, part: str, data: bytes, like: zipfile.ZipInfo | None = None) -> None:
         self.zip.writestr(self._info(part, like), data)
 
-    def open(self, part: str, like: zipfile.ZipInfo | None = None, compresslevel: int | None = None) -> BinaryIO:
+    def open(self, part: str, like: zipfile.ZipInfo | None = None, compresslevel: int | None = None,
+             force_zip64: bool = False) -> BinaryIO:
         """A writable stream for a new part (compressed as it is written)."""
         info = self._info(part, like)
         if compresslevel is not None:
             # ZipFile.open takes the level from the ZipInfo (a public name only from Python 3.13).
             info._compresslevel = compresslevel
-        return self.zip.open(info, "w")
+        return self.zip.open(info, "w", force_zip64=force_zip64)
 
     def copy_raw(self, info: zipfile.ZipInfo) -> None:
         """Copy a member of the source exactly: compressed bytes, CRC, sizes and date."""
@@ -256,6 +258,9 @@ def content_types_with(xml: bytes, add: dict[str, str], remove: Iterable[str]) -
     existing = set(re.findall(r'\bPartName="/([^"]+)"', text))
     extra = "".join(f'<{prefix}Override PartName="/{part}" ContentType="{kind}"/>'
                     for part, kind in add.items() if part not in existing)
+    if not re.search(r'<(\w+:)?Default\b[^>]*\bExtension="rels"', text, re.I):  # the sheets' .rels parts
+        extra += f'<{prefix}Default Extension="rels" ContentType="{RELS_CONTENT_TYPE}"/>'
+
     at = text.rindex(f"</{prefix}Types>")
     return (text[:at] + extra + text[at:]).encode("utf-8")
 

@@ -65,6 +65,13 @@ def check_package_size(path: Path) -> None:
         raise CESError(f"the workbook would inflate to {total / 2**30:,.1f} GiB, over the "
                        f"{MAX_TOTAL_BYTES / 2**30:.0f} GiB limit", where=str(path),
                        fix="split the Activity sheet into smaller workbooks")
+    with zipfile.ZipFile(path) as package:  # sizes checked above: reading the small .rels is safe
+        rels = package.read("_rels/.rels") if "_rels/.rels" in package.namelist() else b""
+    if b"purl.oclc.org/ooxml/" in rels:
+        # Excel's "Strict Open XML Spreadsheet" uses other namespaces in every part; results
+        # could not be added without rewriting them all.
+        raise CESError("the workbook is saved as Strict Open XML, which ces-xl cannot add results to",
+                       where=str(path), fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
 
 
 def read_grids(path: Path) -> dict[str, Grid]:

@@ -32,7 +32,7 @@ _EXCEL_EPOCH = _dt.datetime(1899, 12, 30)
 
 # Characters XML cannot hold (or that XML readers turn into something else: a carriage return
 # becomes a line feed), and text that already looks like an escape.
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
 
 
 def ooxml_text(value: str) -> str:
@@ -43,7 +43,7 @@ def ooxml_text(value: str) -> str:
 
 
 # Text that needs none of the treatment below (most IDs and labels) is written as it is.
-_NEEDS_CARE = re.compile(r"[&<>\x00-\x1f]|_x[0-9A-Fa-f]{4}_|^\s|\s$")
+_NEEDS_CARE = re.compile(r"[&<>\x00-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_|^\s|\s$")
 
 
 def inline_text(value: str) -> str:
@@ -75,7 +75,7 @@ def worksheet_chunks(spec: ResultSheet, styles: StyleSheet, links: SheetLinks,
         head.append("<cols>" + "".join(f'<col min="{c + 1}" max="{c + 1}" width="{w:g}" customWidth="1"/>'
                                        for c, w in sorted(spec.widths.items())) + "</cols>")
     head.append("<sheetData>")
-    groups = _row_groups(spec, styles, progress)  # may start a helper process: before any thread
+    groups = _row_groups(spec, styles, progress)
     return _chain_chunks(["".join(head).encode("utf-8")], *groups, _sheet_tail(spec, styles, links))
 
 
@@ -177,6 +177,8 @@ def cell_xml(ref: str, value, number_style: int, text_style: int, styles: StyleS
         return f'<c r="{ref}"{_s(text_style)} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, (int, float)):
         return f'<c r="{ref}"{_s(number_style)}><v>{value!r}</v></c>'
+    if value is pd.NaT:  # a missing date
+        return ""
     if isinstance(value, (_dt.date, _dt.datetime)) and not isinstance(value, _dt.time):
         moment = value if isinstance(value, _dt.datetime) else _dt.datetime.combine(value, _dt.time())
         serial = (moment.replace(tzinfo=None) - _EXCEL_EPOCH).total_seconds() / 86400

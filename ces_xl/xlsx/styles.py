@@ -59,7 +59,9 @@ class StyleSheet:
             raise ValueError("xl/styles.xml has no <styleSheet> element")
         self._p = root.group(1) or ""
         self._new: dict[str, list[str]] = {name: [] for name in _SECTIONS}
-        self._counts = {name: self._count(name) for name in _ITEM}
+        # What each list holds already: a style added by an earlier run is found, not added again.
+        self._existing = {name: self._children(name) for name in _ITEM}
+        self._counts = {name: len(children) for name, children in self._existing.items()}
         self._formats = self._existing_formats()
         self._xfs: dict[CellStyle, int] = {}
         self._fonts: dict[tuple, int] = {}
@@ -105,6 +107,8 @@ class StyleSheet:
     # --- the pieces -----------------------------------------------------------------------
 
     def _add(self, section: str, element: str) -> int:
+        if element in self._existing[section]:
+            return self._existing[section].index(element)
         index = self._counts[section]
         self._new[section].append(element)
         self._counts[section] += 1
@@ -154,11 +158,13 @@ class StyleSheet:
         p = re.escape(self._p)
         return re.search(rf"<{p}{name}\b[^>]*?(?:/>|>.*?</{p}{name}>)", xml, re.S)
 
-    def _count(self, name: str) -> int:
+    def _children(self, name: str) -> list[str]:
+        """The elements of list ``name`` (e.g. each <xf> of <cellXfs>), as text."""
         found = self._section(self._xml, name)
         if found is None:
-            return 0
-        return len(re.findall(rf"<{re.escape(self._p)}{_ITEM[name]}[\s/>]", found.group(0)))
+            return []
+        p, item = re.escape(self._p), _ITEM[name]
+        return re.findall(rf"<{p}{item}(?=[\s/>])[^>]*?(?:/>|>.*?</{p}{item}>)", found.group(0), re.S)
 
     def _existing_formats(self) -> dict[str, int]:
         found = self._section(self._xml, "numFmts")

@@ -39,6 +39,7 @@ from .styles import MAIN_NS, StyleSheet
 # 10.1 MB. The deflating runs beside the XML generation (write_behind) and at level 3 or more
 # it becomes the slower of the two, so level 1: a file about a tenth larger, the run faster.
 BIG_PART_COMPRESSLEVEL = 1
+ZIP64_SAFE_BYTES = 1 << 30
 
 
 @dataclass
@@ -177,7 +178,11 @@ def _write_sheet(out: PackageCopy, plan: _NewSheet, styles: StyleSheet, like, pr
     spec = plan.spec
     links = SheetLinks(tables=[rel_id for _, rel_id, _, _ in plan.tables],
                        drawing=plan.drawing[1] if plan.drawing else None)
-    with out.open(plan.part, like=like, compresslevel=BIG_PART_COMPRESSLEVEL) as stream:
+    # zipfile refuses to grow a part past 2 GiB unless told to use ZIP64 from the start; only
+    # a sheet of very many metrics at a million rows gets there (about 60 bytes of XML a cell).
+    cells = sum(len(b.frame) * len(b.frame.columns) for b in spec.blocks)
+    with out.open(plan.part, like=like, compresslevel=BIG_PART_COMPRESSLEVEL,
+                  force_zip64=cells * 60 > ZIP64_SAFE_BYTES) as stream:
         write_behind(stream, worksheet_chunks(spec, styles, links, progress))
     rels = [(rel_id, REL_TABLE, relative_target(plan.part, part)) for part, rel_id, _, _ in plan.tables]
     table_blocks = [b for b in spec.blocks if b.excel_table]
@@ -236,7 +241,9 @@ def _workbook_with(xml: str, elements: list[_SheetElement], plans: list[_NewShee
             edits.append((element.start, element.end, renamed))
     sheets_end = re.search(r"</(\w+:)?sheets>", xml)
     prefix = sheets_end.group(1) or ""
-    rel_prefix = re.search(rf'xmlns:(\w+)="{re.escape(DOC_REL)}"', xml)
+    # Reuse the relationships prefix only if the root element declares it (in scope for <sheets>).
+    root = re.search(r"<(?:\w+:)?workbook\b[^>]*>", xml)
+    rel_prefix = re.search(rf'xmlns:(\w+)="{re.escape(DOC_REL)}"', root.group(0)) if root else None
     next_id = max((e.sheet_id for e in elements), default=0) + 1
     added = ""
     for plan in plans:
