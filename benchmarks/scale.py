@@ -196,7 +196,7 @@ def activity_row_template() -> str:
     """``str.format`` template of one full data row: {0} row number, {1} ID string index,
     {2} segment string index, {3}..{12} the counts. One format call per row keeps a million
     rows to a few seconds."""
-    cells = [f'<c r="A{{0}}" t="s"><v>{{1}}</v></c>', f'<c r="B{{0}}" t="s"><v>{{2}}</v></c>']
+    cells = ['<c r="A{0}" t="s"><v>{1}</v></c>', '<c r="B{0}" t="s"><v>{2}</v></c>']
     cells += [f'<c r="{_COLUMNS[2 + i]}{{0}}"><v>{{{3 + i}}}</v></c>' for i in range(len(METRICS))]
     return f'<row r="{{0}}" spans="1:{len(_COLUMNS)}">' + "".join(cells) + "</row>"
 
