@@ -6,19 +6,17 @@ would silently count as a blank (0). One streaming pass over the sheet part find
 """
 from __future__ import annotations
 
-import posixpath
 import re
-import zipfile
 from pathlib import Path
 
 from defusedxml import ElementTree
 
 from ..grid import ExcelError
+from .package import Package
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_PKG = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 # Cells may carry a namespace prefix (<x:c>), as some exporters write them.
 _ERROR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\bt="e"[^>]*>(?:<(?:\w+:)?f[^>]*?(?:/>|>.*?</(?:\w+:)?f>))?'
                          rb'<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>', re.S)
@@ -26,27 +24,21 @@ _REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _CHUNK = 8 << 20
 
 
-def sheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
+def sheet_parts(package: Package) -> dict[str, str]:
     """Sheet name -> its worksheet part inside the package."""
-    workbook = "xl/workbook.xml"
-    rels = ElementTree.fromstring(package.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_PKG}Relationship")}
-    parts = {}
-    for sheet in ElementTree.fromstring(package.read(workbook)).iter(f"{_MAIN}sheet"):
-        target = targets.get(sheet.get(f"{_REL}id"), "")
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
-            posixpath.join(posixpath.dirname(workbook), target))
-        parts[sheet.get("name")] = part
-    return parts
+    workbook = package.main_part()
+    targets = {rel.id: rel.target for rel in package.relationships(workbook)}
+    return {sheet.get("name"): targets.get(sheet.get(f"{_REL}id"), "")
+            for sheet in ElementTree.fromstring(package.read(workbook)).iter(f"{_MAIN}sheet")}
 
 
 def error_cells(path: Path, sheets: list[str]) -> dict[str, dict[tuple[int, int], ExcelError]]:
     """For each named sheet, the 0-based (row, column) of every error cell and its value."""
     found: dict[str, dict[tuple[int, int], ExcelError]] = {name: {} for name in sheets}
-    with zipfile.ZipFile(path) as package:
+    with Package(path) as package:
         parts = sheet_parts(package)
         for name in sheets:
-            if name not in parts or parts[name] not in package.namelist():
+            if name not in parts or parts[name] not in package.names:
                 continue
             with package.open(parts[name]) as stream:
                 carry = b""

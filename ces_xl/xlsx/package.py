@@ -20,9 +20,7 @@ from typing import BinaryIO, Iterable, Iterator
 from defusedxml import ElementTree
 
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
 DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-REL_OFFICE_DOCUMENT = f"{DOC_REL}/officeDocument"
 REL_WORKSHEET = f"{DOC_REL}/worksheet"
 REL_STYLES = f"{DOC_REL}/styles"
 REL_TABLE = f"{DOC_REL}/table"
@@ -140,7 +138,6 @@ class PackageCopy:
 
     def __init__(self, target: Path, source: Package, compresslevel: int = 6):
         self.zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
-        self._source = source
         self._source_file = open(source.path, "rb")
 
     def __enter__(self) -> "PackageCopy":
