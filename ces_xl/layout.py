@@ -1,6 +1,6 @@
 """What the result sheets hold and how they look, independent of the library that writes them.
 
-The headless writer (openpyxl) and the Excel button (xlwings) both render these
+The headless writer (:mod:`ces_xl.xlsx.sheetxml`) and the Excel button (xlwings) both render these
 :class:`ResultSheet` descriptions, so every face writes the same cells, formats and colours.
 """
 from __future__ import annotations
@@ -92,9 +92,9 @@ def free_name(wanted: str, taken) -> str:
 
 
 def plain_value(value):
-    """A table value as a plain Python cell value: numpy scalars unwrapped, NaN an empty cell.
-    Both writers (openpyxl and xlwings) start from this."""
-    if value is None:
+    """A table value as a plain Python cell value: numpy scalars unwrapped; NaN, NaT and <NA>
+    an empty cell. Both writers (the package writer and xlwings) start from this."""
+    if value is None or value is pd.NaT or value is pd.NA:
         return None
     if isinstance(value, (float, np.floating)):
         value = float(value)

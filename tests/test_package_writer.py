@@ -330,5 +330,8 @@ def test_rescoring_adds_no_styles_a_run_already_added(tmp_path):
         assert b.read("xl/styles.xml") == a.read("xl/styles.xml")
 
 
-def test_a_missing_date_is_an_empty_cell():
-    assert sheetxml.cell_xml("A1", pd.NaT, 0, 0, StyleSheet(None)) == ""
+@pytest.mark.parametrize("blank", [pd.NaT, pd.NA, None, float("nan"), float("inf"), ""])
+def test_a_blank_is_an_empty_cell_that_keeps_its_style(blank):
+    # As Excel writes a formatted empty cell: the style, no type and no value.
+    assert sheetxml.cell_xml("A1", blank, 3, 0, StyleSheet(None)) == '<c r="A1" s="3"/>'
+    assert sheetxml.cell_xml("A1", blank, 0, 0, StyleSheet(None)) == '<c r="A1"/>'

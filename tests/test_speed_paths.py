@@ -276,3 +276,92 @@ def test_segment_summary_with_no_data_and_numbers_for_segments():
     assert seg["Customers"].tolist() == [1, 3]
     assert seg["Mean score"].tolist() == [0, 70]  # segment 1 has no scored customer
     assert seg["No data"].tolist() == [1, 1]
+
+
+# --- the contract: whole-table passes against a cell-by-cell reading -----------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from ces_xl.contract import parse_activity  # noqa: E402
+from ces_xl.grid import ExcelError, Grid  # noqa: E402
+
+BLANKS = [None, float("nan"), "", " ", "\t", "\u3000 ", "\xa0"]
+COUNTS = st.one_of(st.floats(-1e6, 1e6), st.integers(-1000, 1000),
+                   st.integers(0, 500).map(lambda n: f" {n} "), st.sampled_from(["2.5", "-3", "1e3"]))
+WRONG = st.sampled_from([True, False, "abc", ExcelError("#DIV/0!"), ExcelError(" "),
+                         datetime.date(2026, 1, 2), float("inf")])
+SEGMENTS = st.one_of(st.sampled_from(BLANKS), st.sampled_from(["Pro", "Free", " Team "]))
+
+
+def cell_by_cell(header, body, metrics):
+    """What the Activity contract says, read one cell at a time with plain Python: rows that
+    are all blank are skipped; a blank count is NaN; a number or numeric text is its value;
+    anything else is an error at the first such cell of the first metric that has one."""
+    def blank(v):
+        return v is None or (isinstance(v, float) and math.isnan(v)) or (type(v) is str and v.isspace()) or v == ""
+
+    rows = [(i, r) for i, r in enumerate(body, start=2) if not all(blank(v) for v in r)]
+    table = {"ID": [r[0] for _, r in rows]}
+    for name in metrics:
+        c = header.index(name)
+        column = []
+        for i, r in rows:
+            v = r[c]
+            if blank(v):
+                column.append(math.nan)
+            elif type(v) in (int, float) and math.isfinite(v):
+                column.append(float(v))
+            elif type(v) is str and v != "abc":  # the only text drawn that is not a number
+                column.append(float(v.strip()))
+            else:
+                return f"Activity!{'ABCD'[c]}{i}"
+        table[name] = column
+    table["Segment"] = [None if blank(r[3]) else r[3] for _, r in rows]
+    return table
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), COUNTS | st.sampled_from(BLANKS), COUNTS | st.sampled_from(BLANKS),
+                          SEGMENTS), min_size=1, max_size=25),
+       st.one_of(st.none(), st.tuples(st.integers(0, 24), st.integers(1, 2), WRONG)), st.booleans())
+def test_the_activity_table_is_read_as_cell_by_cell_rules_say(rows, wrong, as_array):
+    header = ["ID", "Visits", "Orders", "Segment"]
+    body = [["", a if a in BLANKS else "", b if b in BLANKS else "", s if s in BLANKS else ""]
+            if empty else [f"C{i}", a, b, s] for i, (empty, a, b, s) in enumerate(rows)]
+    if wrong is not None and wrong[0] < len(body) and body[wrong[0]][0]:
+        body[wrong[0]][wrong[1]] = wrong[2]
+    expected = cell_by_cell(header, body, ["Visits", "Orders"])
+    grid_rows = np.array([header, *body], dtype=object) if as_array else [header, *body]
+    model = Model([Metric("Visits", 1), Metric("Orders", 2)])
+    if isinstance(expected, str):
+        with pytest.raises(CESError) as caught:
+            parse_activity(Grid("Activity", grid_rows), model)
+        assert caught.value.where == expected
+        return
+    if not expected["ID"]:
+        with pytest.raises(CESError, match="no customer rows"):
+            parse_activity(Grid("Activity", grid_rows), model)
+        return
+    table, id_header = parse_activity(Grid("Activity", grid_rows), model)
+    assert id_header == "ID" and list(table.columns) == header
+    assert table["ID"].tolist() == expected["ID"]
+    for name in ("Visits", "Orders"):
+        assert table[name].dtype == float
+        np.testing.assert_array_equal(table[name].to_numpy(), np.array(expected[name], dtype=float))
+    assert table["Segment"].tolist() == expected["Segment"]
+
+
+@pytest.mark.parametrize("value", [True, False, "abc", ExcelError("#N/A"), datetime.date(2026, 1, 2), float("inf"),
+                                   2e15])
+@pytest.mark.parametrize("as_array", [False, True])
+def test_one_bad_cell_in_a_column_of_floats_is_named(value, as_array):
+    # Floats and blanks only, as a reader gives them, take the whole-table road; one odd cell
+    # anywhere in the column must still stop it, at that cell.
+    body = [[f"C{i}", float(i % 7), "" if i % 5 == 0 else float(i % 3)] for i in range(300)]
+    body[211][2] = value
+    rows = [["ID", "Visits", "Orders"], *body]
+    grid = Grid("Activity", np.array(rows, dtype=object) if as_array else rows)
+    with pytest.raises(CESError) as caught:
+        parse_activity(grid, Model([Metric("Visits", 1), Metric("Orders", 2)]))
+    assert caught.value.where == "Activity!C213"

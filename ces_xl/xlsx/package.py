@@ -19,6 +19,11 @@ from typing import BinaryIO, Iterable, Iterator
 
 from defusedxml import ElementTree
 
+try:  # Intel's ISA-L deflate: at its level 1, 4x zlib's fastest level, and smaller output
+    from isal import isal_zlib as _isal_zlib
+except ImportError:  # a platform without an isal wheel: zlib does the same job, slower
+    _isal_zlib = None
+
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 REL_WORKSHEET = f"{DOC_REL}/worksheet"
@@ -150,14 +155,22 @@ class PackageCopy:
     def write(self, part: str, data: bytes, like: zipfile.ZipInfo | None = None) -> None:
         self.zip.writestr(self._info(part, like), data)
 
-    def open(self, part: str, like: zipfile.ZipInfo | None = None, compresslevel: int | None = None,
+    def open(self, part: str, like: zipfile.ZipInfo | None = None, fast: bool = False,
              force_zip64: bool = False) -> BinaryIO:
-        """A writable stream for a new part (compressed as it is written)."""
+        """A writable stream for a new part (compressed as it is written). ``fast`` trades a
+        little size for speed, for the big result sheets: 83 MB of XML (100k rows) deflates in
+        0.06 s with ISA-L's level 1 (12.4 MB) against 0.27 s with zlib's level 1 (13.7 MB) and
+        0.87 s at zlib's default (10.2 MB)."""
         info = self._info(part, like)
-        if compresslevel is not None:
+        if fast and _isal_zlib is None:
             # ZipFile.open takes the level from the ZipInfo (a public name only from Python 3.13).
-            info._compresslevel = compresslevel
-        return self.zip.open(info, "w", force_zip64=force_zip64)
+            info._compresslevel = 1
+        stream = self.zip.open(info, "w", force_zip64=force_zip64)
+        if fast and _isal_zlib is not None:
+            # zipfile has no way to plug in another deflate; its writer calls only compress()
+            # and flush() on this object, which ISA-L's compressobj has with zlib's meaning.
+            stream._compressor = _isal_zlib.compressobj(1, _isal_zlib.DEFLATED, -15)
+        return stream
 
     def copy_raw(self, info: zipfile.ZipInfo) -> None:
         """Copy a member of the source exactly: compressed bytes, CRC, sizes and date."""

@@ -34,11 +34,6 @@ from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHA
 from .sheetxml import SheetLinks, chart_xml, drawing_xml, table_xml, worksheet_chunks
 from .styles import MAIN_NS, StyleSheet
 
-# Deflate level for the result sheets. Measured on a 100k-row Scores sheet (83 MB of XML):
-# level 1 takes 0.50 s for 13.6 MB, 3 takes 0.59 s for 12.0 MB, the default 6 takes 1.54 s for
-# 10.1 MB. The deflating runs beside the XML generation (write_behind) and at level 3 or more
-# it becomes the slower of the two, so level 1: a file about a tenth larger, the run faster.
-BIG_PART_COMPRESSLEVEL = 1
 ZIP64_SAFE_BYTES = 1 << 30
 
 
@@ -181,8 +176,7 @@ def _write_sheet(out: PackageCopy, plan: _NewSheet, styles: StyleSheet, like, pr
     # zipfile refuses to grow a part past 2 GiB unless told to use ZIP64 from the start; only
     # a sheet of very many metrics at a million rows gets there (about 60 bytes of XML a cell).
     cells = sum(len(b.frame) * len(b.frame.columns) for b in spec.blocks)
-    with out.open(plan.part, like=like, compresslevel=BIG_PART_COMPRESSLEVEL,
-                  force_zip64=cells * 60 > ZIP64_SAFE_BYTES) as stream:
+    with out.open(plan.part, like=like, fast=True, force_zip64=cells * 60 > ZIP64_SAFE_BYTES) as stream:
         write_behind(stream, worksheet_chunks(spec, styles, links, progress))
     rels = [(rel_id, REL_TABLE, relative_target(plan.part, part)) for part, rel_id, _, _ in plan.tables]
     table_blocks = [b for b in spec.blocks if b.excel_table]
