@@ -335,3 +335,22 @@ def test_a_blank_is_an_empty_cell_that_keeps_its_style(blank):
     # As Excel writes a formatted empty cell: the style, no type and no value.
     assert sheetxml.cell_xml("A1", blank, 3, 0, StyleSheet(None)) == '<c r="A1" s="3"/>'
     assert sheetxml.cell_xml("A1", blank, 0, 0, StyleSheet(None)) == '<c r="A1"/>'
+
+
+@pytest.mark.parametrize("with_isal", [True, False])
+def test_the_scores_sheet_is_deflated_with_or_without_isal(tmp_path, monkeypatch, with_isal):
+    from ces_xl.xlsx import package
+    if with_isal:
+        assert package._isal_zlib is not None, "isal is a declared dependency and should be installed"
+    else:
+        monkeypatch.setattr(package, "_isal_zlib", None)  # a platform without an isal wheel
+    out = tmp_path / "out.xlsx"
+    ces_xl.score_workbook(TEMPLATE, out)
+    assert package_problems(out) == []
+    with zipfile.ZipFile(out) as z:
+        assert z.testzip() is None  # every CRC checks, with the standard library's inflate
+        scores = next(i for i in z.infolist() if i.filename.startswith("xl/worksheets/")
+                      and b"<c r=\"B1\" t=\"inlineStr\"><is><t>Score</t>" in z.read(i))
+        assert scores.compress_type == zipfile.ZIP_DEFLATED and scores.compress_size < scores.file_size / 4
+    rows = python_calamine.CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Scores").to_python()
+    assert len(rows) == 61 and rows[0][:2] == ["Customer ID", "Score"]

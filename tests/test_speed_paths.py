@@ -365,3 +365,23 @@ def test_one_bad_cell_in_a_column_of_floats_is_named(value, as_array):
     with pytest.raises(CESError) as caught:
         parse_activity(grid, Model([Metric("Visits", 1), Metric("Orders", 2)]))
     assert caught.value.where == "Activity!C213"
+
+
+# --- the writer: a float column at once against one cell at a time ------------------------------
+
+from ces_xl.xlsx import sheetxml  # noqa: E402
+from ces_xl.xlsx.styles import StyleSheet  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.floats(), st.integers(-2**60, 2**60).map(float),
+                          st.sampled_from([0.0, -0.0, 2.0**53, 2.0**53 - 1, -(2.0**53), 0.1 + 0.2])), max_size=60))
+def test_a_float_column_is_written_as_each_cell_alone_would_be(values):
+    array = np.array(values, dtype=float)
+    expected = [sheetxml.cell_tail(v, 3, 0, StyleSheet(None)) for v in values]
+    assert sheetxml._float_tails(array, 3) == expected
+    for v, tail in zip(values, expected):  # and each number reads back exactly
+        if math.isfinite(v):
+            assert float(tail[len(' s="3"><v>'):-len("</v></c>")]) == v
+        else:
+            assert tail == ' s="3"/>'

@@ -205,13 +205,19 @@ def _s(style: int) -> str:
 
 
 def _float_tails(values: np.ndarray, number_style: int) -> list[str]:
-    """The tails of a float column (NaN and infinities blank). Points columns repeat a few
-    values (one per distinct count), so each distinct value is formatted once: turning a float
-    into its shortest text is the single largest cost of writing a sheet."""
+    """The tails of a float column (NaN and infinities blank), each value as :func:`_number`
+    writes it. Points columns repeat a few values (one per distinct count), so each distinct
+    value is formatted once: turning a float into text is the largest cost of writing a sheet."""
     s = _s(number_style)
     distinct, where = np.unique(values, return_inverse=True)
-    tails = [f"{s}><v>{_number(v)}</v></c>" if v - v == 0 else f"{s}/>" for v in distinct.tolist()]
-    return np.array(tails, dtype=object)[where.ravel()].tolist()
+    texts = np.full(len(distinct), f"{s}/>", dtype=object)
+    finite = np.isfinite(distinct)
+    whole = finite & (np.trunc(distinct, where=finite, out=np.zeros_like(distinct)) == distinct) \
+        & (np.abs(distinct, where=finite, out=np.zeros_like(distinct)) < 2 ** 53)
+    fraction = finite & ~whole
+    texts[whole] = [f"{s}><v>{v}</v></c>" for v in distinct[whole].astype(np.int64).tolist()]
+    texts[fraction] = [f"{s}><v>{v!r}</v></c>" for v in distinct[fraction].tolist()]
+    return texts[where.ravel()].tolist()
 
 
 def _text_tails(values: list[str], text_style: int) -> list[str]:
