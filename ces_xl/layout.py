@@ -104,7 +104,8 @@ def plain_value(value):
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).to_pydatetime()
+        value = pd.Timestamp(value)
+        return None if value is pd.NaT else value.to_pydatetime()
     return value
 
 

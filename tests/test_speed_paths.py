@@ -385,3 +385,22 @@ def test_a_float_column_is_written_as_each_cell_alone_would_be(values):
             assert float(tail[len(' s="3"><v>'):-len("</v></c>")]) == v
         else:
             assert tail == ' s="3"/>'
+
+
+def test_a_cell_that_cannot_be_compared_does_not_spoil_the_blanks_elsewhere():
+    # pandas' <NA> (from a caller's own grid) cannot be compared with "": the empty cells
+    # around it must still count as blank, and <NA> itself is blank.
+    rows = [["ID", "Visits", "Notes"], ["C1", 1.0, pd.NA], ["", "", ""], ["C2", 2.0, "x"]]
+    table, _ = parse_activity(Grid("Activity", rows), Model([Metric("Visits", 1)]))
+    assert table["ID"].tolist() == ["C1", "C2"]
+    assert table["Visits"].tolist() == [1.0, 2.0]
+
+
+def test_empty_error_values_are_blank_and_others_are_not():
+    rows = [["ID", "Visits"], ["C1", ExcelError("")], ["C2", 1.0]]
+    table, _ = parse_activity(Grid("Activity", rows), Model([Metric("Visits", 1)]))
+    assert np.isnan(table["Visits"][0]) and table["Visits"][1] == 1.0
+    rows[1][1] = ExcelError("#N/A")
+    with pytest.raises(CESError) as caught:
+        parse_activity(Grid("Activity", rows), Model([Metric("Visits", 1)]))
+    assert caught.value.where == "Activity!B2"

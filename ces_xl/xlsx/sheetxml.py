@@ -285,7 +285,7 @@ class _BlockRows:
             return [cell_tail(v, self.row_styles.get(start + i, number_style), text_style, self.styles)
                     for i, v in enumerate(column.tolist())]
         if kind == "float":
-            return _float_tails(column.to_numpy(dtype=float), number_style)
+            return _float_tails(column.to_numpy(dtype=float, na_value=np.nan), number_style)
         if kind == "int":
             s = _s(number_style)
             return [f"{s}><v>{v}</v></c>" for v in column.tolist()]
