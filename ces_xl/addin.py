@@ -72,7 +72,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from defusedxml import ElementTree as SafeET
 
-from .errors import CESError
+from .errors import CESError, FileError, SetupError
 
 ADDIN_NAME = "ces_xl.xlam"
 """The file name is part of the contract: the ribbon callback imports the module named after it."""
@@ -131,7 +131,7 @@ def template_path() -> Path:
     try:
         import xlwings
     except ImportError as exc:  # pragma: no cover - xlwings is a dependency
-        raise CESError("xlwings is not installed", where="ces_xl.addin",
+        raise SetupError("xlwings is not installed", where="ces_xl.addin",
                        fix="pip install xlwings") from exc
     return Path(xlwings.__file__).parent / TEMPLATE_NAME
 
@@ -186,7 +186,7 @@ def install_addin(path: Path | None = None) -> str:
     when xlwings reports a failure.
     """
     if sys.platform not in ("win32", "darwin"):
-        raise CESError(
+        raise SetupError(
             f"cannot install the Excel add-in on this machine ({sys.platform}): Excel add-ins install "
             "only where desktop Excel runs, on Windows or macOS",
             where="addin install",
@@ -194,7 +194,7 @@ def install_addin(path: Path | None = None) -> str:
                 "or in Excel use File > Options > Add-ins > Manage: Excel Add-ins > Go > Browse and pick "
                 "ces_xl.xlam")
     if not _excel_present():
-        raise CESError(
+        raise SetupError(
             "Microsoft Excel (desktop) was not found on this machine, so there is nothing to install "
             "the add-in into", where="addin install",
             fix="install desktop Excel first, or copy ces_xl.xlam to a machine with Excel and run "
@@ -202,7 +202,7 @@ def install_addin(path: Path | None = None) -> str:
     if path is not None:
         path = Path(path)
         if not path.is_file():
-            raise CESError("the add-in file does not exist", where=str(path),
+            raise FileError("the add-in file does not exist", where=str(path),
                            fix="build it first, or leave out the path to build a fresh one")
         if path.name != ADDIN_NAME:
             raise CESError(
@@ -275,7 +275,7 @@ def _write_package(outdir: Path, infos: list[zipfile.ZipInfo], parts: Mapping[st
         outdir.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".ces_xl-", suffix=".xlam.tmp", dir=outdir)
     except OSError as exc:
-        raise CESError(f"cannot write the add-in there ({exc.strerror or exc})", where=str(outdir),
+        raise FileError(f"cannot write the add-in there ({exc.strerror or exc})", where=str(outdir),
                        fix="choose a folder you can write to") from exc
     tmp = Path(tmp_name)
     try:
@@ -292,7 +292,7 @@ def _write_package(outdir: Path, infos: list[zipfile.ZipInfo], parts: Mapping[st
         os.replace(tmp, target)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise CESError(f"cannot write the add-in ({exc.strerror or exc})", where=str(target),
+        raise FileError(f"cannot write the add-in ({exc.strerror or exc})", where=str(target),
                        fix="check the folder's permissions and free space, and close the file in Excel") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from typing import Callable
 
 from .contract import Grid, WorkbookInput, read_contract
 from .core.engine import ScoreResult, score
-from .errors import CESError
+from .errors import FileError, InputError
 from .layout import ResultSheet, result_sheets
 from .xlsx.atomic import atomic_output, check_output_path
 from .xlsx.reader import WorkbookRead, check_input_path, read_grids
@@ -72,21 +72,21 @@ def score_reading(reading: WorkbookRead, target: Path, *, progress: bool = False
 
 def resolve_output(source: Path, output, in_place: bool) -> Path:
     if in_place and output is not None:
-        raise CESError("both an output path and in-place were asked for", where="--in-place",
+        raise InputError("both an output path and in-place were asked for", where="--in-place",
                        fix="give either -o/--output or --in-place, not both")
     target = source if in_place else Path(output) if output is not None else default_output(source)
     # Excel's owner file while the workbook is open (in place, the target is the input).
     if target.with_name("~$" + target.name).exists():
-        raise CESError("the workbook is open in Excel (its lock file ~$" + target.name + " is there)",
+        raise FileError("the workbook is open in Excel (its lock file ~$" + target.name + " is there)",
                        where=str(target), fix="close it in Excel (or use the CES > Score workbook button "
                                               "there), then run again")
     if not in_place and target.exists() and os.path.samefile(target, source):
-        raise CESError("the output would overwrite the input", where=str(target),
+        raise FileError("the output would overwrite the input", where=str(target),
                        fix="choose another output path, or pass --in-place to update the input")
     check_output_path(target)
     wants_macros = source.suffix.lower() == ".xlsm"
     if target.suffix.lower() != source.suffix.lower():
-        raise CESError(f"the output must be {'an .xlsm' if wants_macros else 'an .xlsx'} file like the input",
+        raise InputError(f"the output must be {'an .xlsm' if wants_macros else 'an .xlsx'} file like the input",
                        where=str(target), fix=f"end the output name with {source.suffix.lower()}")
     return target
 

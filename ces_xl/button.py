@@ -13,7 +13,8 @@ import xlwings as xw
 from .api import score_grids
 from .contract import ACTIVITY, BANDS, EXCEL_ERRORS, SETTINGS, WEIGHTS, ExcelError, Grid, find_sheet
 from .core.engine import ScoreResult
-from .errors import CESError, column_letter
+from .errors import CESError
+from .xlsx.a1 import column_letter
 from .layout import Block, ResultSheet, check_replaceable, free_name, plain_value
 
 TITLE = "Customer Engagement Score"

@@ -12,9 +12,11 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import CESError
+from .errors import CESError, FileError, InputError, SetupError
 
-EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL = 1, 2, 3
+# Exit codes by kind of failure (README "Command line").
+EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL, EXIT_FILE, EXIT_SETUP, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
+MAX_PROBLEMS_SHOWN = 50
 # click 8.2 renamed NoArgsIsHelp to NoArgsIsHelpError.
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", None) or getattr(
     click.exceptions, "NoArgsIsHelp", ())
@@ -83,9 +85,9 @@ def template(path: Path, force: bool) -> None:
     from .xlsx.template import build_template
 
     if path.suffix.lower() != ".xlsx":
-        raise CESError("the template is an .xlsx workbook", where=str(path), fix="end the file name with .xlsx")
+        raise InputError("the template is an .xlsx workbook", where=str(path), fix="end the file name with .xlsx")
     if path.exists() and not force:
-        raise CESError("the file exists", where=str(path), fix="pass --force to overwrite it, or choose another name")
+        raise FileError("the file exists", where=str(path), fix="pass --force to overwrite it, or choose another name")
     with atomic_output(path) as tmp:
         build_template().save(tmp)
     click.echo(f"Wrote {path}; score it with: ces-xl score {path}")
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="ces-xl", standalone_mode=False)
         return 0
     except CESError as exc:
-        return _fail(str(exc), EXIT_BAD_INPUT)
+        return _fail_with(exc)
     except _NO_ARGS_IS_HELP as exc:  # "ces-xl" alone: show the help
         click.echo(exc.ctx.get_help() if exc.ctx else cli.get_help(click.Context(cli)))
         return 0
@@ -142,17 +144,32 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
-        return _fail("interrupted", 130)
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except KeyboardInterrupt:
-        return _fail("interrupted", 130)
+        return _fail("interrupted", EXIT_INTERRUPTED)
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        return _fail(f"{where}{exc.strerror or exc}", EXIT_BAD_INPUT)
+        return _fail(f"{where}{exc.strerror or exc}", EXIT_FILE)
     except Exception as exc:  # a bug: still one line, but say so
         if os.environ.get("CES_XL_DEBUG"):
             raise
         return _fail(f"internal error ({type(exc).__name__}: {exc}); please report it, with "
                      "CES_XL_DEBUG=1 for details", EXIT_INTERNAL)
+
+
+def _fail_with(error: CESError) -> int:
+    """Every problem on its own line (up to MAX_PROBLEMS_SHOWN, then how many more); the exit
+    code by the kind of error."""
+    code = (EXIT_FILE if isinstance(error, FileError) else EXIT_SETUP if isinstance(error, SetupError)
+            else EXIT_BAD_INPUT)
+    problems = error.problems
+    if len(problems) == 1:
+        return _fail(str(error), code)
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        _fail(str(problem), code)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        _fail(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more problems", code)
+    return code
 
 
 def _fail(message: str, code: int) -> int:

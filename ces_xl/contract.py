@@ -15,7 +15,9 @@ import numpy as np
 import pandas as pd
 
 from .core.model import DEFAULT_BANDS, Band, Metric, Model
-from .errors import CESError, column_letter, did_you_mean, nearest, normalize_header
+from .core.names import did_you_mean, name_key as normalize_header, nearest
+from .errors import CESError
+from .xlsx.a1 import column_letter
 from .grid import ACTIVITY, BANDS, EXCEL_ERRORS, SETTINGS, WEIGHTS, ExcelError, Grid, find_sheet, is_blank
 
 __all__ = ["ACTIVITY", "BANDS", "EXCEL_ERRORS", "SETTINGS", "WEIGHTS", "ExcelError", "Grid", "WorkbookInput",

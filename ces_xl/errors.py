@@ -1,13 +1,21 @@
-"""The one exception users see, and the helpers that say *where* a problem is.
+"""The errors users see: :class:`CESError` and the kinds beneath it that a caller can act on.
 
-Every message names the place (a sheet and cell such as ``Weights!B2``, a column, or an option)
-and the fix, on one line, so the CLI can print it as ``ces-xl: error: ...`` and a UDF can put
-it in a cell.
+Every message names the place (a sheet and cell such as ``Weights!B2``, a column, a file or an
+option), the problem and the fix, on one line, so the CLI can print it as
+``ces-xl: error: ...``, the button can show it and a UDF can put it in a cell.
+
+::
+
+    CESError                 the base: catch this to catch them all (a ValueError)
+    +-- InputError           the input cannot be scored: a workbook's cells, a damaged file,
+    |                        a DataFrame, an option's value; carries every problem found
+    +-- FileError            a path that cannot be read or written: missing, a folder, locked,
+    |                        not writable, an output that exists
+    +-- SetupError           something the machine lacks: Excel, xlwings, Java, Spark
 """
 from __future__ import annotations
 
-import difflib
-from typing import Iterable
+from typing import Iterable, Sequence
 
 
 class CESError(ValueError):
@@ -22,43 +30,45 @@ class CESError(ValueError):
             text = f"{text}; {fix}"
         super().__init__(" ".join(text.split()))  # always one line
 
-
-def column_letter(col: int) -> str:
-    """0-based column index -> Excel letters (0 -> A, 26 -> AA)."""
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
+    @property
+    def problems(self) -> list["CESError"]:
+        """Every problem this error stands for (itself, unless it gathers several)."""
+        return [self]
 
 
-def cell_ref(sheet: str, row: int, col: int) -> str:
-    """0-based row and column -> ``Sheet!B2``; sheet names with spaces are quoted as in Excel."""
-    quoted = f"'{sheet}'" if not sheet.replace("_", "").isalnum() else sheet
-    return f"{quoted}!{column_letter(col)}{row + 1}"
+class InputError(CESError):
+    """The input cannot be scored: a cell, a sheet, a damaged file, a DataFrame, an option value.
+
+    Gathers every problem a check found: ``problems`` lists them, each a :class:`CESError` with
+    its own ``where``, ``problem`` and ``fix``; ``str(error)`` is the first one's message, with
+    how many more there are.
+    """
+
+    def __init__(self, message: str, *, where: str | None = None, fix: str | None = None,
+                 problems: Sequence[CESError] = ()):
+        super().__init__(message, where=where, fix=fix)
+        self._problems = list(problems)
+
+    @property
+    def problems(self) -> list[CESError]:
+        return self._problems or [self]
+
+    @classmethod
+    def gather(cls, problems: Iterable[CESError]) -> "InputError":
+        """One error standing for several problems (the first is its message)."""
+        problems = [p for error in problems for p in error.problems]
+        if not problems:
+            raise ValueError("no problems to gather")
+        first = problems[0]
+        more = len(problems) - 1
+        fix = first.fix if not more else f"{first.fix or 'correct it'} (and {more} more problem{'s' * (more > 1)})"
+        return cls(first.problem, where=first.where, fix=fix, problems=problems)
 
 
-def nearest(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate closest to ``word`` (case- and space-insensitive), if any is close."""
-    pool = {normalize_header(c): str(c) for c in candidates if str(c).strip()}
-    key = normalize_header(word)
-    hits = difflib.get_close_matches(key, list(pool), n=1, cutoff=0.6)
-    if hits:
-        return pool[hits[0]]
-    # A longer or shorter spelling of the same word ("logarithm" for "log"): suggest by prefix.
-    prefixed = [c for c in pool if len(c) >= 3 and len(key) >= 3 and (key.startswith(c) or c.startswith(key))]
-    return pool[max(prefixed, key=len)] if prefixed else None
+class FileError(CESError):
+    """A path that cannot be used: missing, a folder, locked by Excel, not writable, or an
+    output that exists without ``--force``."""
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    hit = nearest(word, candidates)
-    return f" (did you mean '{hit}'?)" if hit else ""
-
-
-def normalize_header(value: object) -> str:
-    """The contract's matching rule: case- and space-insensitive. A header typed as a number
-    (2024, which readers hand over as 2024.0) matches the text "2024"."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return "".join(str(value).split()).casefold()
+class SetupError(CESError):
+    """Something this machine lacks that the task needs: desktop Excel, xlwings, Java, Spark."""

@@ -9,7 +9,8 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from .errors import cell_ref, normalize_header
+from .core.names import name_key as normalize_header
+from .xlsx.a1 import cell_ref
 
 ACTIVITY, WEIGHTS, BANDS, SETTINGS = "Activity", "Weights", "Bands", "Settings"
 

@@ -188,7 +188,7 @@ def test_a_workbook_open_in_excel_is_not_replaced_in_place(tmp_path):
     (tmp_path / "~$book.xlsx").write_bytes(b"owner")  # what Excel leaves while the book is open
     before = sha(source)
     done = run_cli("score", source, "--in-place")
-    assert done.returncode == 1 and "open in Excel" in done.stderr and "close it" in done.stderr
+    assert done.returncode == 4 and "open in Excel" in done.stderr and "close it" in done.stderr
     assert sha(source) == before
     assert run_cli("score", source, "-o", tmp_path / "copy.xlsx").returncode == 0  # a copy is fine
 

@@ -58,7 +58,7 @@ def test_template_command(tmp_path):
     done = run_cli("template", path)
     assert done.returncode == 0 and path.exists()
     again = run_cli("template", path)
-    assert again.returncode == 1 and "--force" in again.stderr
+    assert again.returncode == 4 and "--force" in again.stderr
     assert run_cli("template", path, "--force").returncode == 0
     assert run_cli("template", tmp_path / "mine.csv").returncode == 1
 

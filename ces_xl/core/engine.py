@@ -28,7 +28,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..errors import CESError, did_you_mean, normalize_header
+from ..errors import CESError
+from .names import did_you_mean, name_key as normalize_header
 from .model import Band, Model
 
 NO_DATA = "No data"

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from ..errors import CESError, did_you_mean
+from ..errors import CESError
+from .names import did_you_mean
 
 METHODS = ("sum", "index")
 NORMALIZATIONS = ("cap", "log", "percentile", "minmax")

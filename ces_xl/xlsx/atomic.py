@@ -7,18 +7,18 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import CESError
+from ..errors import FileError
 
 
 def check_output_path(path: Path) -> None:
     """Refuse an output path that cannot be written, before any work is done."""
     if path.is_dir():
-        raise CESError("the output path is a folder", where=str(path), fix="give a file name ending in .xlsx")
+        raise FileError("the output path is a folder", where=str(path), fix="give a file name ending in .xlsx")
     folder = path.parent
     if not folder.is_dir():
-        raise CESError("the output folder does not exist", where=str(folder), fix="create it or choose another")
+        raise FileError("the output folder does not exist", where=str(folder), fix="create it or choose another")
     if not os.access(folder, os.W_OK):
-        raise CESError("the output folder is not writable", where=str(folder), fix="choose a folder you can write to")
+        raise FileError("the output folder is not writable", where=str(folder), fix="choose a folder you can write to")
 
 
 @contextlib.contextmanager

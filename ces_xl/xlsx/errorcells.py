@@ -12,6 +12,7 @@ from pathlib import Path
 from defusedxml import ElementTree
 
 from ..grid import ExcelError
+from .a1 import column_index
 from .package import Package
 
 
@@ -55,17 +56,9 @@ def error_cells(path: Path, sheets: list[str]) -> dict[str, dict[tuple[int, int]
                         for match in _ERROR_CELL.finditer(data, 0, cut):
                             ref = _REF.search(match.group(0))
                             if ref:
-                                found[name][_position(ref.group(1), ref.group(2))] = ExcelError(
+                                found[name][(int(ref.group(2)) - 1, column_index(ref.group(1)))] = ExcelError(
                                     match.group(1).decode("utf-8", "replace"))
                     carry = data[cut:]
                     if not chunk:
                         break
     return found
-
-
-def _position(letters: bytes, digits: bytes) -> tuple[int, int]:
-    col = 0
-    for ch in letters.decode():
-        col = col * 26 + ord(ch) - 64
-    return int(digits) - 1, col - 1
-

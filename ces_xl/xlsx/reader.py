@@ -8,7 +8,7 @@ from pathlib import Path
 import python_calamine
 
 from ..grid import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
-from ..errors import CESError
+from ..errors import CESError, FileError, InputError
 from .errorcells import error_cells
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm")
@@ -22,22 +22,22 @@ MAX_ROWS = 1_048_576  # Excel's sheet limit
 def check_input_path(path: Path) -> None:
     """Refuse what cannot be read, before any work, with the fix."""
     if not path.exists():
-        raise CESError("no such file", where=str(path), fix="check the path")
+        raise FileError("no such file", where=str(path), fix="check the path")
     if path.is_dir():
-        raise CESError("this is a folder, not a workbook", where=str(path), fix="give the path of an .xlsx file")
+        raise FileError("this is a folder, not a workbook", where=str(path), fix="give the path of an .xlsx file")
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise CESError(f"'{suffix or 'no extension'}' files are not supported", where=str(path),
+        raise InputError(f"'{suffix or 'no extension'}' files are not supported", where=str(path),
                        fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
     with open(path, "rb") as handle:
         magic = handle.read(8)
     if magic == _OLE_MAGIC:
         # Excel saves a password-protected .xlsx inside an OLE compound file, like an old .xls.
-        raise CESError("the workbook is password-protected (encrypted), or an old-format .xls with an .xlsx name",
+        raise InputError("the workbook is password-protected (encrypted), or an old-format .xls with an .xlsx name",
                        where=str(path), fix="open it in Excel, remove the password (File > Info > Protect "
                                             "Workbook) and save it as an Excel Workbook (.xlsx)")
     if not zipfile.is_zipfile(path):
-        raise CESError("the file is not a valid Excel workbook (it is damaged or of another type)",
+        raise InputError("the file is not a valid Excel workbook (it is damaged or of another type)",
                        where=str(path), fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
     check_package_size(path)
 
@@ -52,17 +52,17 @@ def check_package_size(path: Path) -> None:
         with zipfile.ZipFile(path) as package:
             members = package.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise CESError(f"the file is not a valid Excel workbook ({exc})", where=str(path),
+        raise InputError(f"the file is not a valid Excel workbook ({exc})", where=str(path),
                        fix="open it in Excel and save it as an Excel Workbook (.xlsx)") from None
     total = sum(m.file_size for m in members)
     for m in members:
         ratio = m.file_size / max(m.compress_size, 1)
         if m.file_size > MAX_PART_BYTES_AT_HIGH_RATIO and ratio > MAX_RATIO:
-            raise CESError(f"part {m.filename} would inflate {ratio:,.0f} times to {m.file_size / 2**20:,.0f} MiB, "
+            raise InputError(f"part {m.filename} would inflate {ratio:,.0f} times to {m.file_size / 2**20:,.0f} MiB, "
                            "which no real workbook does (a zip bomb?)", where=str(path),
                            fix="do not open this file; re-export the data from its source")
     if total > MAX_TOTAL_BYTES:
-        raise CESError(f"the workbook would inflate to {total / 2**30:,.1f} GiB, over the "
+        raise InputError(f"the workbook would inflate to {total / 2**30:,.1f} GiB, over the "
                        f"{MAX_TOTAL_BYTES / 2**30:.0f} GiB limit", where=str(path),
                        fix="split the Activity sheet into smaller workbooks")
     with zipfile.ZipFile(path) as package:  # sizes checked above: reading the small .rels is safe
@@ -70,7 +70,7 @@ def check_package_size(path: Path) -> None:
     if b"purl.oclc.org/ooxml/" in rels:
         # Excel's "Strict Open XML Spreadsheet" uses other namespaces in every part; results
         # could not be added without rewriting them all.
-        raise CESError("the workbook is saved as Strict Open XML, which ces-xl cannot add results to",
+        raise InputError("the workbook is saved as Strict Open XML, which ces-xl cannot add results to",
                        where=str(path), fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
 
 
@@ -118,7 +118,7 @@ def _read(path: Path) -> dict[str, Grid]:
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for damaged packages
-        raise CESError(f"cannot read the workbook ({exc})", where=str(path),
+        raise InputError(f"cannot read the workbook ({exc})", where=str(path),
                        fix="open it in Excel and save it again as .xlsx") from None
     grids: dict[str, Grid] = {}
     names = list(book.sheet_names)
@@ -130,13 +130,13 @@ def _read(path: Path) -> dict[str, Grid]:
         try:
             sheet = book.get_sheet_by_name(actual)
             if sheet.height > MAX_ROWS:  # only non-Excel writers make these; refuse before reading
-                raise CESError(f"the sheet has {sheet.height:,} rows, more than Excel's {MAX_ROWS:,}",
+                raise InputError(f"the sheet has {sheet.height:,} rows, more than Excel's {MAX_ROWS:,}",
                                where=actual, fix="split it into workbooks of at most 1,048,575 customers")
             grid = _sheet_grid(actual, sheet)
         except CESError:
             raise
         except Exception as exc:
-            raise CESError(f"cannot read the sheet ({exc})", where=actual,
+            raise InputError(f"cannot read the sheet ({exc})", where=actual,
                            fix="open the workbook in Excel and save it again as .xlsx") from None
         grids[actual] = grid
     scan.mark(grids)

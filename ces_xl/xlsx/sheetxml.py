@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 import pandas as pd
 
-from ..errors import column_letter
+from .a1 import column_letter
 from ..layout import BarChart, Block, ResultSheet, plain_value
 from .package import DOC_REL
 from .styles import MAIN_NS, CellStyle, StyleSheet

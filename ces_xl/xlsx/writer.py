@@ -27,6 +27,7 @@ from defusedxml import ElementTree
 from ..grid import find_sheet
 from ..errors import CESError
 from ..layout import ResultSheet, check_replaceable, free_name
+from .a1 import column_index
 from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHART, REL_DRAWING,
                       REL_SHARED_STRINGS, REL_STYLES, REL_TABLE, REL_WORKSHEET, DOC_REL, Package, PackageCopy,
                       content_types_with, free_id, free_part, relationships_with, relative_target, rels_part,
@@ -298,7 +299,7 @@ def _first_row(package: Package, part: str, workbook_rels) -> list:
     wanted: dict[int, int] = {}
     for n, c in enumerate(row_el.iter(f"{main}c")):
         ref = c.get("r")
-        col = _column_index(ref) if ref else n
+        col = column_index(re.match(r"[A-Za-z]*", ref).group()) if ref else n
         if col >= 5:
             continue
         kind, v = c.get("t"), c.find(f"{main}v")
@@ -333,13 +334,6 @@ def _shared_strings(package: Package, workbook_rels, up_to: int) -> list[str]:
     return strings
 
 
-def _column_index(ref: str) -> int:
-    col = 0
-    for ch in ref:
-        if not ch.isalpha():
-            break
-        col = col * 26 + ord(ch.upper()) - 64
-    return col - 1
 
 
 def _number(text: str | None):
