@@ -569,7 +569,7 @@ def benchmark_model(method: str, all_cap: bool = False):
 
 
 def measure_engine(n: int, repeat: int) -> dict[str, dict]:
-    from ces_xl.core.engine import score
+    from ces_xl.core.scoring import score
 
     progress(f"engine: building a {n:,} x {len(METRICS)} DataFrame...")
     frame = engine_activity(n)
@@ -863,7 +863,7 @@ records its wall time (spawn to exit, interpreter start-up included) and peak re
   naive     openpyxl round trip: load_workbook(IN), append a Scores sheet row by row, save(OUT)
   calamine  python-calamine reads the Activity sheet to Python values, nothing else (the floor)
 
-Then, in this process (best of --micro-repeat): ces_xl.core.engine.score on 1,000,000 x 10
+Then, in this process (best of --micro-repeat): ces_xl.core.scoring.score on 1,000,000 x 10
 (index and sum methods), and ces_xl.udfs.CES_SCORE on a 100,000-row block and on one row.
 
 The table shows seconds and peak MB per contender, the ratios naive/ces-xl (speed-up),

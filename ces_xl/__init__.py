@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from .errors import CESError
+from .errors import CESError, FileError, InputError, SetupError
 
 __version__ = "0.1.0"
 
@@ -20,13 +20,14 @@ __version__ = "0.1.0"
 # workbook before pandas is imported; `import ces_xl` alone stays light.
 _LAZY = {
     "default_output": "api", "read_workbook": "api", "score_workbook": "api",
-    "NO_DATA": "core.engine", "ScoreResult": "core.engine", "assign_bands": "core.engine", "score": "core.engine",
+    "NO_DATA": "core.bands", "assign_bands": "core.bands", "ScoreResult": "core.scoring", "score": "core.scoring",
     "DEFAULT_BANDS": "core.model", "Band": "core.model", "Metric": "core.model", "Model": "core.model",
 }
 
 if TYPE_CHECKING:
     from .api import default_output, read_workbook, score_workbook
-    from .core.engine import NO_DATA, ScoreResult, assign_bands, score
+    from .core.bands import NO_DATA, assign_bands
+    from .core.scoring import ScoreResult, score
     from .core.model import DEFAULT_BANDS, Band, Metric, Model
 
 
@@ -51,6 +52,7 @@ def main() -> None:
 
 
 __all__ = [
-    "Band", "CESError", "DEFAULT_BANDS", "Metric", "Model", "NO_DATA", "ScoreResult",
+    "Band", "CESError", "DEFAULT_BANDS", "FileError", "InputError", "Metric", "Model", "NO_DATA", "ScoreResult",
+    "SetupError",
     "assign_bands", "default_output", "main", "read_workbook", "score", "score_workbook", "__version__",
 ]

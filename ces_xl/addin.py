@@ -132,7 +132,7 @@ def template_path() -> Path:
         import xlwings
     except ImportError as exc:  # pragma: no cover - xlwings is a dependency
         raise SetupError("xlwings is not installed", where="ces_xl.addin",
-                       fix="pip install xlwings") from exc
+                         fix="pip install xlwings") from exc
     return Path(xlwings.__file__).parent / TEMPLATE_NAME
 
 
@@ -203,7 +203,7 @@ def install_addin(path: Path | None = None) -> str:
         path = Path(path)
         if not path.is_file():
             raise FileError("the add-in file does not exist", where=str(path),
-                           fix="build it first, or leave out the path to build a fresh one")
+                            fix="build it first, or leave out the path to build a fresh one")
         if path.name != ADDIN_NAME:
             raise CESError(
                 f"the add-in must be named {ADDIN_NAME}: its ribbon button imports the Python module "
@@ -276,7 +276,7 @@ def _write_package(outdir: Path, infos: list[zipfile.ZipInfo], parts: Mapping[st
         fd, tmp_name = tempfile.mkstemp(prefix=".ces_xl-", suffix=".xlam.tmp", dir=outdir)
     except OSError as exc:
         raise FileError(f"cannot write the add-in there ({exc.strerror or exc})", where=str(outdir),
-                       fix="choose a folder you can write to") from exc
+                        fix="choose a folder you can write to") from exc
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as out:
@@ -293,7 +293,7 @@ def _write_package(outdir: Path, infos: list[zipfile.ZipInfo], parts: Mapping[st
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise FileError(f"cannot write the add-in ({exc.strerror or exc})", where=str(target),
-                       fix="check the folder's permissions and free space, and close the file in Excel") from exc
+                        fix="check the folder's permissions and free space, and close the file in Excel") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

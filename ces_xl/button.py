@@ -2,7 +2,7 @@
 
 The ribbon's callback runs ``RunPython "import ces_xl; ces_xl.main()"``. Everything here goes
 through two thin functions, :func:`read_book` (sheets -> grids) and :func:`write_book`
-(result sheets -> cells), around the same :func:`ces_xl.api.score_grids` the headless run uses,
+(result sheets -> cells), around the same :func:`ces_xl.pipeline.score_grids` the headless run uses,
 so the button writes the same numbers. All reading and validation happen before the first
 write; a bad workbook gets a plain message box and is left untouched.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import xlwings as xw
 
-from .api import score_grids
-from .contract import ACTIVITY, BANDS, EXCEL_ERRORS, SETTINGS, WEIGHTS, ExcelError, Grid, find_sheet
-from .core.engine import ScoreResult
+from .core.scoring import ScoreResult
+from .grid import ACTIVITY, BANDS, EXCEL_ERRORS, SETTINGS, WEIGHTS, ExcelError, Grid, find_sheet
+from .pipeline import score_grids
 from .errors import CESError
 from .xlsx.a1 import column_letter
 from .layout import Block, ResultSheet, check_replaceable, free_name, plain_value

@@ -58,10 +58,11 @@ def score(workbook: Path, output: Path | None, in_place: bool, quiet: bool) -> N
     # Start reading first: python-calamine parses on another thread while pandas and the
     # scoring code import (a quarter of a second that would otherwise come before the read).
     reading = WorkbookRead(workbook)
-    from .api import resolve_output, score_reading
+    from .pipeline import resolve_output, score_file
 
     target = resolve_output(workbook, output, in_place)
-    result = score_reading(reading, target, progress=not quiet)
+    with ProgressBar(enabled=not quiet) as bar:
+        result = score_file(reading, target, progress=bar.update)
     for note in result.notes:
         click.echo(f"ces-xl: note: {note}", err=True)
     if quiet:
@@ -125,6 +126,35 @@ def addin_install(path: Path | None) -> None:
     from .addin import install_addin
 
     click.echo(install_addin(path))
+
+
+class ProgressBar:
+    """One bar on stderr that names the stage and moves with the run; only on a terminal,
+    never with --quiet (tqdm is imported only then: it costs a twentieth of a second)."""
+
+    def __init__(self, enabled: bool):
+        self._bar = None
+        if enabled and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=100, leave=False, file=sys.stderr,
+                             bar_format="ces-xl: {desc:<8} {bar} {percentage:3.0f}% {elapsed}")
+        self._stage = ""
+
+    def __enter__(self) -> "ProgressBar":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def update(self, stage: str, percent: float) -> None:
+        if self._bar is None:
+            return
+        self._bar.update(percent - self._bar.n)
+        if stage != self._stage:
+            self._stage = stage
+            self._bar.set_description_str(stage)  # shown at once, however short the stage
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,22 +5,21 @@ thread: python-calamine releases the GIL) while those heavy libraries are still 
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from .core.names import name_key as normalize_header
+from .core.names import name_key
+from .core.values import ErrorValue, is_blank
 from .xlsx.a1 import cell_ref
 
 ACTIVITY, WEIGHTS, BANDS, SETTINGS = "Activity", "Weights", "Bands", "Settings"
 
 
-class ExcelError(str):
+class ExcelError(ErrorValue):
     """An Excel error value such as ``#DIV/0!`` in a cell (readers mark them; a ``str`` so
     grids stay plain values)."""
 
-    def __repr__(self) -> str:
-        return str(self)
+    label = "Excel error"
 
 
 EXCEL_ERRORS = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
@@ -51,11 +50,6 @@ class Grid:
         return None
 
 
-def is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (
-        isinstance(value, float) and math.isnan(value))
-
-
 def find_sheet(names: Sequence[str], wanted: str) -> str | None:
-    key = normalize_header(wanted)
-    return next((n for n in names if normalize_header(n) == key), None)
+    key = name_key(wanted)
+    return next((n for n in names if name_key(n) == key), None)

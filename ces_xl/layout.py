@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .core.engine import NO_DATA, ScoreResult
+from .core.bands import NO_DATA
+from .core.scoring import ScoreResult
 from .errors import CESError
 
 SCORES, SUMMARY = "Scores", "Summary"

@@ -1,8 +1,9 @@
 """Worksheet functions: ``=CES_SCORE(...)`` and ``=CES_BAND(...)``.
 
 Thin: they turn what Excel hands over into numbers and a :class:`~ces_xl.core.model.Model` and
-call the same scoring core as every other face (:func:`~ces_xl.core.engine.score_matrix`, which
-:func:`~ces_xl.core.engine.score` uses too, and :func:`~ces_xl.core.engine.assign_bands`). In
+call the same scoring core as every other face (:func:`~ces_xl.core.scoring.score_matrix`, which
+:func:`~ces_xl.core.scoring.score` uses too, and :func:`~ces_xl.core.bands.assign_bands`), with
+the same table rules (:mod:`ces_xl.core.table`: what a count is, and how large it may be). In
 Excel (Windows), xlwings hands over scalars, lists and lists of lists with ``None`` for blanks;
 off Windows its decorators do no conversion, so the functions also take numpy arrays and
 anything array-like. Bad input returns a short ``#CES! ...`` message for the cell, never a
@@ -17,10 +18,13 @@ from typing import Any
 import numpy as np
 import xlwings as xw
 
-from .contract import Grid, is_blank, parse_bands, to_number
-from .core.engine import assign_bands, score_matrix
+from .contract.bands import parse_bands
+from .core.bands import assign_bands
 from .core.model import DEFAULT_BANDS, Metric, Model
+from .core.scoring import score_matrix
+from .core.table import MAX_COUNT, count_value, is_blank, to_number
 from .errors import CESError
+from .grid import Grid
 
 ERROR_PREFIX = "#CES!"
 
@@ -96,13 +100,14 @@ def _model(weights: bytes, targets: bytes | None, method: str) -> Model:
 
 
 def _matrix(value: Any, what: str) -> np.ndarray:
-    """Scalar, list, list of lists or numpy array -> 2-D array of floats (blank -> 0 for
-    activity, NaN otherwise)."""
+    """Scalar, list, list of lists or numpy array -> 2-D array of floats. ``activity`` holds
+    counts (the table rules; blank -> 0); any other range holds numbers (blank -> NaN)."""
     blank = 0.0 if what == "activity" else np.nan
     if isinstance(value, np.ndarray):
         value = value.tolist()
+    convert = _count if what == "activity" else _number
     if not isinstance(value, (list, tuple)):
-        return np.array([[_number(value, what, blank=blank)]])
+        return np.array([[convert(value, what, blank)]])
     elif not value or not isinstance(value[0], (list, tuple, np.ndarray)):
         value = [value]
     fast = _plain_numbers(value, blank)
@@ -114,7 +119,7 @@ def _matrix(value: Any, what: str) -> np.ndarray:
             row = row.tolist()
         if not isinstance(row, (list, tuple)):
             raise CESError(f"{what} mixes rows and single values")
-        rows.append([_number(v, f"{what} row {r}, value {c}", blank=blank)
+        rows.append([convert(v, f"{what} row {r}, value {c}", blank)
                      for c, v in enumerate(row, start=1)])
     if not rows or not rows[0]:
         raise CESError(f"{what} is empty")
@@ -128,9 +133,9 @@ _PLAIN = frozenset({float, int, type(None)})
 
 def _plain_numbers(rows: list | tuple, blank: float) -> np.ndarray | None:
     """The fast road for what Excel usually hands over: rows of equal length holding only
-    Python floats, ints and None (blank). None when anything else is there (text, TRUE/FALSE,
-    dates, numpy scalars, infinity, ragged rows, ...): :func:`_matrix` then reads value by
-    value, with the exact rules and messages of :func:`_number`."""
+    Python floats, ints and None (blank), each within the table rules' limit. None when
+    anything else is there (text, TRUE/FALSE, dates, numpy scalars, infinity, huge numbers,
+    ragged rows, ...): :func:`_matrix` then reads value by value, with the exact rules."""
     if not set(map(type, rows)) <= {list, tuple}:
         return None
     if not set(map(type, itertools.chain.from_iterable(rows))) <= _PLAIN:  # never text: numpy
@@ -141,8 +146,9 @@ def _plain_numbers(rows: list | tuple, blank: float) -> np.ndarray | None:
         x = np.array(rows, dtype=float)  # None -> NaN
     except (OverflowError, ValueError, TypeError):
         return None
-    if np.isinf(x).any():
-        return None
+    with np.errstate(invalid="ignore"):
+        if (np.abs(x) > MAX_COUNT).any():  # infinity too
+            return None
     if blank == 0.0:
         np.copyto(x, 0.0, where=np.isnan(x))
     return x
@@ -162,7 +168,17 @@ def _vector(value: Any, what: str, blank: float = np.nan) -> np.ndarray:
     return flat
 
 
+def _count(value: Any, where: str, blank: float) -> float:
+    """An activity value by the table rules (:func:`~ces_xl.core.table.count_value`)."""
+    try:
+        number = count_value(value)
+    except ValueError as exc:
+        raise CESError(f"{where}: {exc.args[0]}") from None
+    return blank if np.isnan(number) else number
+
+
 def _number(value: Any, where: str, blank: float) -> float:
+    """A weight, target or score: any number (or numeric text), not TRUE/FALSE."""
     if isinstance(value, (bool, np.bool_)):
         raise CESError(f"{where} is TRUE/FALSE, not a number")
     if is_blank(value):

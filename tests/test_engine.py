@@ -284,8 +284,8 @@ def test_invalid_models_are_refused(model, words):
 @pytest.mark.parametrize("activity, words", [
     (frame(["A", "A"], X=[1, 2]), "duplicate customer IDs: 'A'"),
     (frame(["A", None], X=[1, 2]), "blank"),
-    (frame(["A"], X=["lots"]), "'lots' is not a number"),
-    (frame(["A"], Z=[1]), "has no activity column"),
+    (frame(["A"], X=["lots"]), "activity column 'X', row 1: the count is 'lots', not a number"),
+    (frame(["A"], Z=[1]), "metric 'X' has no column in the activity table"),
     (frame([], X=[]), "no customer rows"),
 ])
 def test_bad_activity_is_refused(activity, words):

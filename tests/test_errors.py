@@ -89,7 +89,7 @@ CASES = {
                       ["duplicate customer IDs", "'C-2' (rows 3, 6)", "'C-4' (rows 5, 7)"]),
     "blank ID header": (book(Activity=edit(ACTIVITY, 0, 0, None)),
                         ["Activity!A1", "customer ID column has no header", "Customer ID"]),
-    "blank ID": (book(Activity=edit(ACTIVITY, 2, 0, None)), ["Activity!A3", "no customer ID"]),
+    "blank ID": (book(Activity=edit(ACTIVITY, 2, 0, None)), ["Activity!A3", "the customer ID is blank"]),
     "no Weights sheet": (book(Weights=None), ["no 'Weights' sheet", "it has: Activity"]),
     "no Activity sheet": (book(Activity=None, Sheet1=ACTIVITY), ["no 'Activity' sheet", "Sheet1"]),
     "misspelt sheet": (book(Activity=None, Activty=ACTIVITY), ["no 'Activity' sheet",

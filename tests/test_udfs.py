@@ -62,10 +62,10 @@ def test_blanks_are_zero():
 
 @pytest.mark.parametrize("args, message", [
     (([10, 5, 2, 1], SEED_001_WEIGHTS), "#CES! 3 weights for 4 metrics"),
-    (([10, "lots", 2], SEED_001_WEIGHTS), "#CES! activity row 1, value 2 is 'lots', not a number"),
-    (([10, True, 2], SEED_001_WEIGHTS), "#CES! activity row 1, value 2 is TRUE/FALSE, not a number"),
+    (([10, "lots", 2], SEED_001_WEIGHTS), "#CES! activity row 1, value 2: the count is 'lots', not a number"),
+    (([10, True, 2], SEED_001_WEIGHTS), "#CES! activity row 1, value 2: the count is TRUE/FALSE"),
     (([10, 5, 2], [1, "nan", 5]), "#CES! weights row 1, value 2 is 'nan', not a number"),
-    (([10, "1_000", 2], SEED_001_WEIGHTS), "#CES! activity row 1, value 2 is '1_000', not a number"),
+    (([10, "1_000", 2], SEED_001_WEIGHTS), "#CES! activity row 1, value 2: the count is '1_000', not a number"),
     (([10, 5, 2], SEED_001_WEIGHTS, [1, None, 2]), "#CES! targets value 2 is blank"),
     (([10, 5, 2], [[1, 2], [5, 6]]), "#CES! weights must be one row or one column"),
     (([10, 5, 2], SEED_001_WEIGHTS, [1, 2]), "#CES! 2 targets for 3 metrics"),
@@ -75,7 +75,7 @@ def test_blanks_are_zero():
     (([10, 5, 2], [0, 0, 0]), "#CES! every weight is 0, so no metric counts"),
     (([10, 5, 2], [1, -2, 1], [5, 5, 5]), "#CES! weight -2 of metric 'Metric 2' is negative"),
     (([[1, 2, 3], [1, 2]], SEED_001_WEIGHTS), "#CES! activity rows differ in length"),
-    (({"a": 1}, SEED_001_WEIGHTS), "#CES! activity is '{'a': 1}', not a number"),
+    (({"a": 1}, SEED_001_WEIGHTS), "#CES! activity: the count is {'a': 1}, not a number"),
     (([[1, 2], 3], [1, 1]), "#CES! activity mixes rows and single values"),
 ])
 def test_bad_input_is_a_short_message_not_a_traceback(args, message):

@@ -220,7 +220,7 @@ def test_failed_write_leaves_the_target_as_it_was(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("ces_xl.api.write_results", explode)
+    monkeypatch.setattr("ces_xl.pipeline.write_results", explode)
     with pytest.raises(OSError):
         ces_xl.score_workbook(source, target)
     assert target.read_bytes() == b"previous results"

@@ -1,6 +1,7 @@
-"""Scoring: an Activity table and a :class:`Model` in, a table of scores and summaries out.
+"""Scoring math: a :class:`~ces_xl.core.table.Table` and a :class:`Model` in, scores out.
 
-Nothing here knows about Excel. All arithmetic is vectorised over customers with numpy; the
+Nothing here knows about Excel; the table rules (what a count or an ID is) are in
+:mod:`ces_xl.core.table`, the summaries in :mod:`ces_xl.core.summary`. All arithmetic is vectorised over customers with numpy; the
 only Python loop is over the (few) metrics.
 
 Definitions (README "The math" documents the same):
@@ -28,11 +29,12 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from ..errors import CESError
-from .names import did_you_mean, name_key as normalize_header
-from .model import Band, Model
+from .bands import NO_DATA, band_index, band_labels
+from .model import Model
+from .names import name_key
+from .summary import band_summary, segment_summary, stats
+from .table import Table, prepare
 
-NO_DATA = "No data"
 # Scores are rounded to this many decimals before banding, so that float noise such as
 # 75.00000000000001 cannot move a customer who scored exactly 75 into the next band.
 SCORE_DECIMALS = 9
@@ -65,37 +67,32 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
     ``activity``: the first column (or ``id_column``) holds customer IDs; one column per metric,
     matched to the metric names case- and space-insensitively; an optional ``Segment`` column
     (or ``segment_column``); other columns are ignored. Blank (NaN/None/"") counts are missing.
+    The table rules (:mod:`ces_xl.core.table`) are those of a workbook's Activity sheet.
     """
-    if not isinstance(activity, pd.DataFrame):
-        raise CESError(f"activity must be a pandas DataFrame, not {type(activity).__name__}")
     notes = model.validate()
-    method = model.resolved_method
-    if activity.shape[1] == 0:
-        raise CESError("the activity table has no columns", fix="give it an ID column and one column per metric")
-    id_column = activity.columns[0] if id_column is None else id_column
-    if id_column not in activity.columns:
-        raise CESError(f"ID column '{id_column}' is not in the activity table")
-    if len(activity) == 0:
-        raise CESError("the activity table has no customer rows", fix="add one row per customer")
+    return score_table(prepare(activity, model, id_column=id_column, segment_column=segment_column), model,
+                       notes=notes, validated=True)
 
-    ids = activity[id_column]
-    _check_ids(ids)
-    metric_columns = _match_metric_columns(activity.columns, model, skip={id_column})
-    # One row per metric, so that each metric's column of counts is contiguous (x is its transpose).
-    by_metric = np.empty((len(metric_columns), len(activity)))
-    for i, c in enumerate(metric_columns):
-        by_metric[i] = _numeric_column(activity[c], c, ids)
-    core = score_matrix(by_metric.T, model, notes, validate=False)
+
+def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
+                validated: bool = False) -> ScoreResult:
+    """Score a prepared :class:`Table` (its counts in the model's metric order).
+    ``validated``: the model has passed :meth:`Model.validate` (its notes are in ``notes``)."""
+    notes = [] if notes is None else notes
+    if not validated:
+        notes.extend(model.validate())
+    method = model.resolved_method
+    core = score_matrix(table.counts, model, notes, validate=False)
     total, contributions, has_data = core.total, core.contributions, core.has_data
 
     contribution_columns = [contribution_header(m.name) for m in model.metrics]
     names = [m.name for m in model.metrics]
-    band_index = _band_index(total, model.bands)
+    index = band_index(total, model.bands)
     average_rank, rank = _ranks(total)
     columns = {
-        _id_header(id_column, contribution_columns): ids.to_numpy(copy=True),
+        _id_header(table.id_header, contribution_columns): table.ids,
         "Score": total,
-        "Band": _band_labels(model.bands)[band_index],
+        "Band": band_labels(model.bands)[index],
         "Rank": rank,
         "Percentile": _midrank_percentile(total, average_rank),
         "Top driver": _argmax_label(contributions, names),
@@ -110,9 +107,8 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
             columns["Data coverage"] = (np.ascontiguousarray(core.present) * weight).sum(axis=1) / weight.sum()
     for i, header in enumerate(contribution_columns):
         columns[header] = contributions[:, i]
-    segment_column = _find_segment(activity, segment_column, exclude=[id_column, *metric_columns])
-    if segment_column is not None:
-        columns["Segment"] = activity[segment_column].to_numpy(copy=True)
+    if table.segments is not None:
+        columns["Segment"] = table.segments
     out = pd.DataFrame(columns, copy=False)  # every array in it is new
 
     if not has_data.all():
@@ -127,13 +123,13 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
 
     return ScoreResult(
         scores=out,
-        bands=_band_summary(out, model.bands, band_index),
-        segments=_segment_summary(out, model.bands, band_index) if segment_column is not None else None,
-        stats=_stats(out, model, method),
+        bands=band_summary(out, model.bands, index),
+        segments=segment_summary(out, model.bands, index) if table.segments is not None else None,
+        stats=stats(out, model, method),
         model=model,
         method=method,
         id_column=str(out.columns[0]),
-        metric_columns=[str(c) for c in metric_columns],
+        metric_columns=list(table.metric_headers),
         contribution_columns=contribution_columns,
         notes=notes,
     )
@@ -176,7 +172,7 @@ def score_matrix(x, model: Model, notes: list[str] | None = None, *, validate: b
         notes.extend(model.validate())
     x = np.asarray(x, dtype=float)
     if x.ndim != 2 or x.shape[1] != len(model.metrics):
-        raise CESError(f"expected one column per metric ({len(model.metrics)}), not an array of shape {x.shape}")
+        raise ValueError(f"expected one column per metric ({len(model.metrics)}), not an array of shape {x.shape}")
     n, m = x.shape
     weights = np.array([metric.weight for metric in model.metrics], dtype=float)
     blank = np.isnan(x)
@@ -229,31 +225,11 @@ RESULT_COLUMNS = ("Score", "Band", "Rank", "Percentile", "Top driver", "Biggest 
 def _id_header(id_column, contribution_columns: list[str]) -> str:
     """The Scores table's ID header: the Activity's, unless it clashes with a result column
     (an ID column headed 'Score' would otherwise be overwritten); then ' (ID)' is added."""
-    taken = {normalize_header(c) for c in (*RESULT_COLUMNS, *contribution_columns)}
+    taken = {name_key(c) for c in (*RESULT_COLUMNS, *contribution_columns)}
     name = str(id_column).strip() or "ID"
-    while normalize_header(name) in taken:
+    while name_key(name) in taken:
         name += " (ID)"
     return name
-
-
-def assign_bands(scores, bands: tuple[Band, ...] | list[Band]) -> np.ndarray:
-    """The SPEC rule: the first band (ascending) whose upper bound the score does not exceed;
-    below the first band -> the first band, above the last -> the last. NaN -> "No data"."""
-    return _band_labels(bands)[_band_index(scores, bands)]
-
-
-def _band_index(scores, bands) -> np.ndarray:
-    """Each score's position in ``bands`` by :func:`assign_bands`' rule; ``len(bands)`` for NaN."""
-    scores = np.asarray(scores, dtype=float)
-    uppers = np.array([b.upper for b in bands], dtype=float)
-    index = np.minimum(np.searchsorted(uppers, scores, side="left"), len(bands) - 1)
-    index[np.isnan(scores)] = len(bands)
-    return index
-
-
-def _band_labels(bands) -> np.ndarray:
-    """The band labels and then NO_DATA, to index with :func:`_band_index`."""
-    return np.array([b.label for b in bands] + [NO_DATA], dtype=object)
 
 
 def _normalize_all(x: np.ndarray, metrics, notes: list[str]) -> np.ndarray:
@@ -359,183 +335,6 @@ def _argmax_label(values: np.ndarray, names: list[str]) -> np.ndarray:
     return np.array(list(names) + [""], dtype=object)[which]
 
 
-def _check_ids(ids: pd.Series) -> None:
-    if _ids_are_fine(ids):
-        return
-    blank = ids.isna() | ids.astype(str).str.strip().eq("")
-    if blank.any():
-        row = int(np.flatnonzero(blank.to_numpy())[0])
-        raise CESError(f"the customer ID in data row {row + 1} is blank", fix="fill it in or delete the row")
-    duplicated = ids[ids.duplicated(keep=False)]
-    if len(duplicated):
-        shown = ", ".join(repr(v) for v in pd.unique(duplicated)[:5])
-        more = len(pd.unique(duplicated)) - 5
-        raise CESError(f"duplicate customer IDs: {shown}" + (f" and {more} more" if more > 0 else ""),
-                       fix="give every customer one row (sum their activity first)")
-
-
-def _ids_are_fine(ids: pd.Series) -> bool:
-    """A quick look at the usual IDs (all text, or all integers): True when none is blank and
-    none repeats. False means "look closer": :func:`_check_ids` then applies its exact rules."""
-    values = ids.to_numpy()
-    kind = pd.api.types.infer_dtype(values, skipna=False)
-    if kind in ("string", "mixed-integer"):  # text, or text and integers (as read from a workbook)
-        items = values.tolist()
-        if kind == "string":
-            texts = items
-        elif set(map(type, items)) <= {int, str}:
-            texts = [v for v in items if type(v) is str]
-        else:
-            return False
-        if not all(texts) or any(map(str.isspace, texts)):  # "" or only spaces: blank once stripped
-            return False
-    elif kind != "integer":
-        return False
-    return bool(pd.Index(values, dtype=values.dtype).is_unique)
-
-
-def _match_metric_columns(columns, model: Model, skip) -> list:
-    by_key: dict[str, list] = {}
-    for c in columns:
-        if c in skip:
-            continue
-        by_key.setdefault(normalize_header(c), []).append(c)
-    matched = []
-    for metric in model.metrics:
-        hits = by_key.get(normalize_header(metric.name), [])
-        if not hits:
-            raise CESError(f"metric '{metric.name}' has no activity column"
-                           f"{did_you_mean(metric.name, [c for c in columns if c not in skip])}",
-                           where=metric.where("name"),
-                           fix="name an activity column exactly like the metric, or correct the metric name")
-        if len(hits) > 1:
-            raise CESError(f"metric '{metric.name}' matches {len(hits)} activity columns "
-                           f"({', '.join(map(str, hits))})", fix="rename or remove the extra column")
-        matched.append(hits[0])
-    return matched
-
-
-def _numeric_column(column: pd.Series, name, ids: pd.Series) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(column):
-        raise CESError(f"activity column '{name}' holds TRUE/FALSE values", fix="use counts")
-    if pd.api.types.is_numeric_dtype(column):
-        values = column.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        raw = column.astype(object)
-        blank = raw.isna() | raw.map(lambda v: isinstance(v, str) and not v.strip())
-        bools = raw.map(lambda v: isinstance(v, (bool, np.bool_)))
-        values = pd.to_numeric(raw.where(~blank & ~bools, None), errors="coerce").to_numpy(dtype=float)
-        bad = (np.isnan(values) & ~blank.to_numpy()) | bools.to_numpy()
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise CESError(f"activity column '{name}', customer {plain(ids.iloc[row])!r}: {raw.iloc[row]!r} is not "
-                           "a number", fix="enter a count (blank counts as missing)")
-    if np.isinf(values).any():
-        row = int(np.flatnonzero(np.isinf(values))[0])
-        raise CESError(f"activity column '{name}', customer {plain(ids.iloc[row])!r}: the value is infinite",
-                       fix="enter a finite count")
-    return values
-
-
 def plain(value):
     """A numpy scalar as the Python value it holds (for messages: 7, not np.int64(7))."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _find_segment(activity: pd.DataFrame, segment_column, exclude) -> object | None:
-    if segment_column is not None:
-        if segment_column not in activity.columns:
-            raise CESError(f"segment column '{segment_column}' is not in the activity table")
-        return segment_column
-    for c in activity.columns:
-        if c not in exclude and normalize_header(c) == "segment":
-            return c
-    return None
-
-
-def _band_summary(scores: pd.DataFrame, bands, band_index: np.ndarray) -> pd.DataFrame:
-    counts: dict[str, int] = {}  # by label, as counting the Band column's values would give them
-    for label, count in zip([b.label for b in bands] + [NO_DATA],
-                            np.bincount(band_index, minlength=len(bands) + 1).tolist()):
-        counts[label] = counts.get(label, 0) + count
-    rows = [(b.label, b.lower, b.upper, counts[b.label]) for b in bands]
-    if counts[NO_DATA]:
-        rows.append((NO_DATA, np.nan, np.nan, counts[NO_DATA]))
-    table = pd.DataFrame(rows, columns=["Band", "From", "To", "Customers"])
-    table["Share"] = table["Customers"] / len(scores)
-    return table
-
-
-def _segment_summary(scores: pd.DataFrame, bands, band_index: np.ndarray) -> pd.DataFrame:
-    """Per segment (sorted; None, NaN and blank text are "(blank)"): customers, mean and median
-    score, and how many customers each band has."""
-    labels = [b.label for b in bands]
-    coded = _segment_codes(scores["Segment"].to_numpy(dtype=object))
-    if coded is None or len(set(labels)) < len(labels) or NO_DATA in labels:
-        return _segment_summary_by_label(scores, bands)
-    codes, names = coded
-    k, width = len(names), len(bands) + 1
-    by_segment = pd.Series(scores["Score"].to_numpy()).groupby(codes, sort=True)
-    table = pd.DataFrame({
-        "Segment": names,
-        "Customers": np.bincount(codes, minlength=k).astype(np.int64),
-        "Mean score": by_segment.mean().reindex(range(k)).fillna(0).to_numpy(),
-        "Median score": by_segment.median().reindex(range(k)).fillna(0).to_numpy(),
-    })
-    by_band = np.bincount(codes * width + band_index, minlength=k * width).reshape(k, width)
-    for j, label in enumerate(labels):
-        table[label] = by_band[:, j].astype(np.int64)
-    if by_band[:, -1].any():
-        table[NO_DATA] = by_band[:, -1].astype(np.int64)
-    return table
-
-
-def _segment_codes(values: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
-    """Each row's segment as a position in the sorted list of segment names (None, NaN and blank
-    text named "(blank)"). None when a segment is not text: the general route takes those."""
-    codes, uniques = pd.factorize(values)
-    missing = codes < 0
-    if missing.any() and not set(map(type, values[missing].tolist())) <= {type(None), float}:
-        return None  # pandas also counts pd.NA, NaT, ... as missing; those are not "(blank)"
-    named = [_segment_name(v) for v in uniques.tolist()]
-    if not all(type(v) is str for v in named):
-        return None
-    names = sorted(set(named) | ({"(blank)"} if missing.any() else set()))
-    position = {name: i for i, name in enumerate(names)}
-    lookup = np.array([position[v] for v in named] + [position.get("(blank)", -1)], dtype=np.intp)
-    return lookup[codes], names  # code -1 (missing) takes the last entry, "(blank)"
-
-
-def _segment_name(v):
-    return "(blank)" if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" else v
-
-
-def _segment_summary_by_label(scores: pd.DataFrame, bands) -> pd.DataFrame:
-    segment = scores["Segment"].map(_segment_name)
-    grouped = scores.assign(Segment=segment).groupby("Segment", sort=True, dropna=False)
-    table = pd.DataFrame({
-        "Customers": grouped.size(),
-        "Mean score": grouped["Score"].mean(),
-        "Median score": grouped["Score"].median(),
-    })
-    labels = [b.label for b in bands] + ([NO_DATA] if (scores["Band"] == NO_DATA).any() else [])
-    by_band = pd.crosstab(segment, scores["Band"]).reindex(columns=labels, fill_value=0)
-    table = table.join(by_band.rename_axis("Segment")).fillna(0)
-    for label in labels:
-        table[label] = table[label].astype(int)
-    return table.reset_index()
-
-
-def _stats(scores: pd.DataFrame, model: Model, method: str) -> dict[str, object]:
-    s = scores["Score"].dropna()
-    return {
-        "Customers": len(scores),
-        "Scored": len(s),
-        "Method": method,
-        "Missing values": model.missing,
-        "Period": model.period,
-        "Mean score": float(s.mean()) if len(s) else None,
-        "Median score": float(s.median()) if len(s) else None,
-        "Lowest score": float(s.min()) if len(s) else None,
-        "Highest score": float(s.max()) if len(s) else None,
-    }

@@ -1,0 +1,64 @@
+"""The Weights sheet: one metric per row (Metric, Weight; optional Target, Normalization,
+Direction, Description)."""
+from __future__ import annotations
+
+from ..core.model import Metric
+from ..errors import InputError
+from ..grid import Grid, is_blank
+from ..xlsx.a1 import column_letter
+from .cells import at, header_columns, text, to_number
+
+COLUMNS = ("metric", "weight", "target", "normalization", "direction", "description")
+MAX_HEADER = 255  # an Excel table's column names (the Scores sheet is a table)
+MAX_METRIC_NAME = MAX_HEADER - len(" (points)")
+
+
+def parse_weights(grid: Grid) -> tuple[list[Metric], dict[str, str]]:
+    h = grid.header_row()
+    if h is None:
+        raise InputError("the sheet is empty", where=grid.name,
+                         fix="add a header row with Metric and Weight, and one row per metric")
+    columns = header_columns(grid, h, COLUMNS, required=("metric", "weight"))
+    metrics: list[Metric] = []
+    for r in range(h + 1, len(grid.rows)):
+        row = grid.rows[r]
+        values = {key: at(row, c) for key, c in columns.items()}
+        if all(is_blank(v) for v in values.values()):
+            continue
+        cells = {key if key != "metric" else "name": grid.ref(r, c) for key, c in columns.items()}
+        name = values["metric"]
+        if is_blank(name):
+            raise InputError("this row has no metric name", where=cells["name"],
+                             fix="type the Activity column header the row scores, or clear the row")
+        name = text(name)
+        if len(name) > MAX_METRIC_NAME:
+            raise InputError(f"metric name '{name[:20]}...' is {len(name)} characters long", where=cells["name"],
+                             fix=f"shorten it to at most {MAX_METRIC_NAME} characters (Excel table headers hold 255, "
+                               "and ' (points)' is added to it)")
+        weight = values["weight"]
+        if is_blank(weight):
+            raise InputError(f"metric '{name}' has no weight", where=cells["weight"],
+                             fix="enter a number (0 switches the metric off)")
+        weight = to_number(weight)
+        if weight is None:
+            raise InputError(f"weight {values['weight']!r} of metric '{name}' is not a number",
+                             where=cells["weight"], fix="enter a number (0 switches the metric off)")
+        target = values.get("target")
+        if not is_blank(target):
+            parsed = to_number(target)
+            if parsed is None:
+                raise InputError(f"target {target!r} of metric '{name}' is not a number", where=cells["target"],
+                                 fix="enter the activity level that earns full marks, or leave it blank")
+            target = parsed
+        else:
+            target = None
+        metrics.append(Metric(
+            name=name, weight=weight, target=target,
+            normalization=None if is_blank(values.get("normalization")) else text(values["normalization"]).lower(),
+            direction="higher" if is_blank(values.get("direction")) else text(values["direction"]).lower(),
+            description="" if is_blank(values.get("description")) else text(values["description"]),
+            cells=cells,
+        ))
+    weights_col = column_letter(grid.left + columns["weight"])
+    span = f"{grid.name}!{weights_col}{grid.row_number(h) + 1}:{weights_col}{grid.top + len(grid.rows)}"
+    return metrics, {"metrics": grid.ref(h, columns["metric"]), "weights": span}

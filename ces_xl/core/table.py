@@ -1,0 +1,425 @@
+"""Table rules: what a count, a blank and a customer ID are, and which column is which metric.
+
+The only copy of these rules. Every face reaches them: a workbook's Activity sheet (through
+:mod:`ces_xl.contract`), a pandas DataFrame (:func:`prepare`), and the worksheet functions'
+ranges (:func:`count_value`), so the same rows give the same numbers or the same problem.
+
+* A **blank** is a missing value (None, NaN, NaT, ``pd.NA``) or text of nothing but spaces.
+* A **count** is a number (Python or numpy; not TRUE/FALSE) or plain numeric text (``12``,
+  `` 3.5 ``, ``1e3``; not ``1_000``, ``1,000``, ``n/a`` or non-ASCII digits), finite, and at most
+  :data:`MAX_COUNT` in size. A date, TRUE/FALSE, an error value or other text is a problem.
+* A **customer ID** is any non-blank value, unique in the table; a whole float (``1001.0``, as
+  spreadsheet readers hand numbers over) is the integer ``1001``.
+* A **metric's column** is the one column whose header matches the metric's name case- and
+  space-insensitively (:func:`~ces_xl.core.names.name_key`).
+* A row with no value at all is not a customer (rows left blank between customers).
+
+Problems are reported through a :class:`Places` object that names a position the way the
+caller's user sees it (``Activity!C5`` in a workbook, ``activity column 'Visits', row 3`` for
+a DataFrame, ``activity row 1, value 2`` in a cell formula): the rule and its words are here,
+the place is the caller's.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CESError, InputError
+from .model import Model
+from .names import did_you_mean, name_key
+from .values import ErrorValue, is_blank
+
+MAX_COUNT = 1e15  # spreadsheets keep 15 significant digits; beyond, sums lose precision
+MAX_PROBLEMS = 1_000  # problems gathered from one table before the rest are only counted
+COUNT_FIX = "enter a number, or leave the cell blank"
+
+
+@dataclass
+class Places:
+    """How positions in a table are named for the user. Subclasses name cells of a sheet."""
+
+    what: str = "the activity table"
+    header_name: str = "column header"  # what a fix calls the header a metric's name must match
+
+    def cell(self, row: int, col: int) -> str:
+        """0-based data row ``row`` of column ``col``."""
+        return f"{self.what}, column {col + 1}, row {row + 1}"
+
+    def header(self, col: int) -> str:
+        return f"{self.what}, column {col + 1}"
+
+    def row_number(self, row: int) -> int:
+        """The number a user would call data row ``row`` by."""
+        return row + 1
+
+    def table(self) -> str:
+        return self.what
+
+
+@dataclass
+class FramePlaces(Places):
+    """Places in a pandas DataFrame: by column name and data row (1 = the first row)."""
+
+    columns: Sequence[object] = ()
+
+    def cell(self, row: int, col: int) -> str:
+        return f"activity column {str(self.columns[col])!r}, row {row + 1}"
+
+    def header(self, col: int) -> str:
+        return f"activity column {str(self.columns[col])!r}"
+
+
+@dataclass
+class Table:
+    """Customers as the scoring core takes them: what the rules above made of a table."""
+
+    ids: np.ndarray                  # object: one customer ID per row
+    counts: np.ndarray               # float (customers x metrics, in the model's order); NaN: blank
+    id_header: str
+    metric_headers: list[str]        # each metric's column header as the table spells it
+    segments: np.ndarray | None = None  # object, None for blank
+    segment_header: str | None = None
+    rows: np.ndarray | None = None   # each customer's data row in the source (blank rows skipped)
+
+    def frame(self) -> pd.DataFrame:
+        """The table as a DataFrame: IDs, one float column per metric, and the segments."""
+        columns: dict[str, object] = {self.id_header: pd.Series(self.ids, dtype=object)}
+        for i, header in enumerate(self.metric_headers):
+            columns[header] = self.counts[:, i]
+        if self.segments is not None:
+            columns[self.segment_header] = pd.Series(self.segments, dtype=object)
+        return pd.DataFrame(columns)
+
+
+# --- single values ---------------------------------------------------------------------------
+
+def to_number(value: object) -> float | None:
+    """A value as a number: numbers and plain numeric text ("12", " 3.5 ", "1e3") count;
+    blank, TRUE/FALSE, NaN/infinity, dates and other text ("1_000", "n/a") do not (None)."""
+    if isinstance(value, (bool, np.bool_)) or is_blank(value) or isinstance(value, ErrorValue):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float's range
+            return None
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or "_" in text:
+            return None
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def count_problem(value: object) -> tuple[str, str]:
+    """Why ``value`` (not blank) is not a count: the problem and its fix."""
+    if isinstance(value, ErrorValue):
+        return f"the count is the {value.label} {value}", "correct the formula or data behind it, or clear the cell"
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time, _dt.timedelta, np.datetime64, np.timedelta64)):
+        return "the count is a date", COUNT_FIX
+    if isinstance(value, (bool, np.bool_)):
+        return "the count is TRUE/FALSE", COUNT_FIX
+    number = to_number(value)
+    if number is not None:  # a number, but too large
+        return (f"the count {number:g} is too large to score (weighted sums would overflow or lose precision)",
+                f"use counts up to {MAX_COUNT:g}, e.g. in thousands")
+    if isinstance(value, (int, np.integer)):  # beyond even a float's range
+        return ("the count is too large to score (weighted sums would overflow or lose precision)",
+                f"use counts up to {MAX_COUNT:g}, e.g. in thousands")
+    if _infinite(value):
+        return "the count is infinite", "enter a finite number"
+    return f"the count is {value!r}, not a number", COUNT_FIX
+
+
+def _infinite(value: object) -> bool:
+    """A float infinity, or text that reads as one ("inf", "-Infinity")."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.isascii() or "_" in text:
+            return False
+        try:
+            value = float(text)
+        except ValueError:
+            return False
+    return isinstance(value, (float, np.floating)) and math.isinf(value)
+
+
+def count_value(value: object) -> float:
+    """One cell as a count: NaN for a blank; :class:`ValueError` with (problem, fix) otherwise."""
+    if is_blank(value):
+        return math.nan
+    number = to_number(value)
+    if number is None or abs(number) > MAX_COUNT:
+        raise ValueError(*count_problem(value))
+    return number
+
+
+# --- whole tables ----------------------------------------------------------------------------
+
+_cell_type = np.frompyfunc(type, 1, 1)
+
+
+def classify(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`is_blank` of every cell of a 2-D object table, and the type of every cell.
+
+    Whole-table passes in row order: a reader creates the cell values row by row, so they lie
+    in memory row by row, and a pass down one column would touch a new cache line per cell
+    (three times slower for a 100k-row sheet)."""
+    types = _cell_type(table) if table.size else np.empty(table.shape, dtype=object)
+    blank = pd.isna(table)
+    flat = table.ravel()
+    # Text is blank when empty or whitespace only; an error value only when empty. (No
+    # `table == ""`: one cell that cannot be compared would spoil the whole comparison.)
+    text = np.flatnonzero((types == str) & ~blank)
+    if len(text):
+        blank.flat[text] = np.fromiter(map(len, map(str.strip, flat[text])), np.intp, len(text)) == 0
+    errors = np.flatnonzero(_is_error_type(types))
+    if len(errors):
+        blank.flat[errors] = [v == "" for v in flat[errors]]
+    return blank, types
+
+
+def _is_error_type(types: np.ndarray) -> np.ndarray:
+    """Where the cells are error values (of :class:`ErrorValue` or a reader's subclass of it)."""
+    found = types == ErrorValue
+    for kind in ErrorValue.__subclasses__():
+        found |= types == kind
+    return found
+
+
+def counts(values: np.ndarray, places: Places, col: int, *, blank: np.ndarray | None = None,
+           types: np.ndarray | None = None, rows: Sequence[int] | None = None,
+           problems: list[CESError] | None = None) -> np.ndarray:
+    """One column of cell values -> counts (NaN for blank), by the rules above.
+
+    ``blank`` and ``types`` are :func:`classify`'s results when the caller has them. ``rows``
+    maps each value to its data row for :class:`Places` (default: its position). Each bad cell
+    is a problem: appended to ``problems`` when given, else raised at once."""
+    rows = np.arange(len(values)) if rows is None else np.asarray(rows)
+    if values.dtype != object:  # a numeric column of a DataFrame (bool and dates are not numbers)
+        if values.dtype.kind in "fiu":
+            out = values.astype(float)
+            bad = np.zeros(len(out), bool)
+        else:
+            values = values.astype(object)
+            out, bad = _object_counts(values, None, None)
+    else:
+        out, bad = _object_counts(values, blank, types)
+    with np.errstate(invalid="ignore"):
+        bad |= ~np.isnan(out) & ~(np.abs(out) <= MAX_COUNT)
+    if bad.any():
+        found = []
+        for i in np.flatnonzero(bad)[:MAX_PROBLEMS].tolist():
+            value = values[i]
+            problem, fix = count_problem(str(value) if isinstance(value, np.str_) else value)
+            found.append(InputError(problem, where=places.cell(int(rows[i]), col), fix=fix))
+        if problems is None:
+            raise found[0]
+        problems.extend(found)
+    return out
+
+
+def _object_counts(values: np.ndarray, blank: np.ndarray | None, types: np.ndarray | None):
+    """Object cell values -> (counts, bad): the common cases in whole-column passes."""
+    if blank is None:
+        blank, types = classify(values.reshape(-1, 1))
+        blank, types = blank.ravel(), types.ravel()
+    present = ~blank
+    kinds = set(types[present].tolist())
+    out = np.full(len(values), np.nan)
+    bad = np.zeros(len(values), bool)
+    if kinds <= {float, int}:  # plain numbers: one conversion
+        try:
+            out[present] = values[present].astype(float)
+            return out, bad
+        except OverflowError:  # an int beyond float's range: value by value below
+            pass
+    for i in np.flatnonzero(present).tolist():
+        number = to_number(values[i])
+        if number is None:
+            bad[i] = True
+        else:
+            out[i] = number
+    return out, bad
+
+
+def customer_ids(values: np.ndarray, places: Places, col: int, *, blank: np.ndarray | None = None,
+                 types: np.ndarray | None = None, rows: Sequence[int] | None = None,
+                 problems: list[CESError] | None = None) -> np.ndarray:
+    """One column of customer IDs, checked: none blank, none an error value, none repeated.
+    A whole float is the integer it holds (1001.0 -> 1001)."""
+    rows = np.arange(len(values)) if rows is None else np.asarray(rows)
+    values = values.astype(object) if values.dtype != object else values
+    if blank is None:
+        blank, types = classify(values.reshape(-1, 1))
+        blank, types = blank.ravel(), types.ravel()
+    found: list[CESError] = []
+    for i in np.flatnonzero(blank)[:MAX_PROBLEMS].tolist():
+        found.append(InputError("the customer ID is blank", where=places.cell(int(rows[i]), col),
+                                fix="fill in the ID or delete the row"))
+    kinds = set(types.tolist())
+    if any(isinstance(k, type) and issubclass(k, ErrorValue) for k in kinds):
+        for i, v in enumerate(values.tolist()):
+            if isinstance(v, ErrorValue) and v:
+                found.append(InputError(f"the customer ID is the {v.label} {v}", where=places.cell(int(rows[i]), col),
+                                        fix="correct the formula or data behind it"))
+    ids = values.tolist()
+    if kinds & {float, np.float64}:
+        ids = [int(v) if isinstance(v, float) and v.is_integer() else v for v in ids]
+    ids_array = np.empty(len(ids), dtype=object)
+    ids_array[:] = ids
+    if not found:
+        duplicate = _duplicates(ids, rows, places)
+        if duplicate is not None:
+            found.append(duplicate)
+    if found:
+        if problems is None:
+            raise InputError.gather(found)
+        problems.extend(found)
+    return ids_array
+
+
+def _duplicates(ids: list, rows: np.ndarray, places: Places) -> CESError | None:
+    try:
+        unique = pd.Index(ids, dtype=object).is_unique
+    except TypeError:  # unhashable values: compared the slow way below
+        unique = False
+    if unique:
+        return None
+    seen: dict[object, list[int]] = {}
+    for value, r in zip(ids, rows.tolist()):
+        seen.setdefault(_hashable(value), []).append(places.row_number(r))
+    dupes = [(v, where) for v, where in seen.items() if len(where) > 1]
+    if not dupes:
+        return None
+    shown = "; ".join(f"{v!r} (rows {', '.join(map(str, where))})" for v, where in dupes[:5])
+    more = f" and {len(dupes) - 5} more" if len(dupes) > 5 else ""
+    return InputError(f"duplicate customer IDs: {shown}{more}", where=places.table(),
+                      fix="give every customer one row (add up their activity first)")
+
+
+def _hashable(value: object) -> object:
+    try:
+        hash(value)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def match_metrics(headers: Sequence[object], model: Model, places: Places, *, skip: Sequence[int] = (),
+                  problems: list[CESError] | None = None, header_place: str | None = None) -> list[int]:
+    """The column of each metric of ``model`` among ``headers`` (positions), matched once, by
+    name, case- and space-insensitively. ``skip``: positions that are not metric columns (the
+    ID). A metric with no column, or with more than one, is a problem."""
+    skipped = set(skip)
+    by_key: dict[str, list[int]] = {}
+    for c, header in enumerate(headers):
+        if c not in skipped and not is_blank(header):
+            by_key.setdefault(name_key(header), []).append(c)
+    shown = [str(h) if not isinstance(h, float) or not h.is_integer() else str(int(h))
+             for c, h in enumerate(headers) if c not in skipped and not is_blank(h)]
+    found: list[CESError] = []
+    matched: list[int] = []
+    for metric in model.metrics:
+        hits = by_key.get(name_key(metric.name), [])
+        if len(hits) == 1:
+            matched.append(hits[0])
+        elif not hits:
+            found.append(InputError(
+                f"metric '{metric.name}' has no column in {header_place or places.table()}"
+                f"{did_you_mean(metric.name, shown)}", where=metric.where("name"),
+                fix=f"make the metric name and the {places.header_name} the same (case and spaces do not matter)"))
+        else:
+            found.append(InputError(f"metric '{metric.name}' matches {len(hits)} columns ("
+                                    + ", ".join(places.header(c) for c in hits) + ")",
+                                    where=places.table(), fix="rename or remove the extra column"))
+    if found:
+        if problems is None:
+            raise InputError.gather(found)
+        problems.extend(found)
+    return matched
+
+
+def find_column(headers: Sequence[object], name: str, skip: Sequence[int] = ()) -> int | None:
+    """The first column headed ``name`` (case- and space-insensitively), not among ``skip``."""
+    key = name_key(name)
+    return next((c for c, h in enumerate(headers) if c not in skip and not is_blank(h) and name_key(h) == key), None)
+
+
+def segment_values(values: np.ndarray, blank: np.ndarray | None = None) -> np.ndarray:
+    """A Segment column: blanks None, numbers as their text (2024.0 -> "2024"), text as it is."""
+    out = values.astype(object, copy=True)
+    if blank is None:
+        blank = classify(out.reshape(-1, 1))[0].ravel()
+    out[blank] = None
+    others = [i for i, v in enumerate(out.tolist()) if v is not None and type(v) is not str]
+    for i in others:
+        v = out[i]
+        if isinstance(v, (float, np.floating)) and float(v).is_integer():
+            v = int(v)
+        out[i] = str(v).strip()
+    return out
+
+
+# --- a DataFrame -----------------------------------------------------------------------------
+
+def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column=None) -> Table:
+    """A DataFrame as a :class:`Table`: IDs in the first column (or ``id_column``), one column
+    per metric matched by name, a ``Segment`` column found by name (or ``segment_column``).
+    Every problem found is in the one :class:`~ces_xl.errors.InputError` raised."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"activity must be a pandas DataFrame, not {type(frame).__name__}",
+                         fix="pass a DataFrame with an ID column and one column per metric")
+    columns = list(frame.columns)
+    if not columns:
+        raise InputError("the activity table has no columns", fix="give it an ID column and one column per metric")
+    id_at = 0 if id_column is None else _position(columns, id_column, "ID column")
+    places = FramePlaces(columns=columns)
+    problems: list[CESError] = []
+    metric_at = match_metrics(columns, model, places, skip=[id_at], problems=problems)
+    if problems:
+        raise InputError.gather(problems)
+    id_values = frame.iloc[:, id_at].to_numpy(dtype=object)
+    keep = None
+    id_blank = classify(id_values.reshape(-1, 1))[0].ravel()
+    if id_blank.any():  # rows with nothing in them at all are not customers
+        empty = id_blank & np.asarray(frame.isna().all(axis=1))
+        if empty.any():
+            keep = np.flatnonzero(~empty)
+            frame = frame.iloc[keep]
+            id_values = id_values[keep]
+    if len(frame) == 0:
+        raise InputError("the activity table has no customer rows", fix="add one row per customer")
+    rows = keep if keep is not None else None
+    ids = customer_ids(id_values, places, id_at, rows=rows, problems=problems)
+    counts_by_metric = np.empty((len(metric_at), len(frame)))
+    for i, c in enumerate(metric_at):
+        counts_by_metric[i] = counts(frame.iloc[:, c].to_numpy(), places, c, rows=rows, problems=problems)
+    if problems:
+        raise InputError.gather(problems)
+    if segment_column is not None:
+        segment_at = _position(columns, segment_column, "segment column")
+    else:
+        segment_at = find_column(columns, "Segment", skip=[id_at, *metric_at])
+    segments = None if segment_at is None else segment_values(frame.iloc[:, segment_at].to_numpy(dtype=object))
+    return Table(ids=ids, counts=np.ascontiguousarray(counts_by_metric.T), id_header=str(columns[id_at]),
+                 metric_headers=[str(columns[c]) for c in metric_at], segments=segments,
+                 segment_header=None if segment_at is None else str(columns[segment_at]), rows=rows)
+
+
+def _position(columns: list, name, what: str) -> int:
+    hits = [c for c, column in enumerate(columns) if column == name]
+    if not hits:
+        raise InputError(f"{what} {name!r} is not in the activity table",
+                         fix=f"use one of its columns: {', '.join(map(str, columns[:10]))}")
+    return hits[0]
