@@ -175,10 +175,18 @@ def _model_table(result: ScoreResult) -> pd.DataFrame:
 
 
 def _widths(frame: pd.DataFrame) -> dict[int, float]:
+    """Column widths from the header and the first 200 values (numbers as shown, one decimal)."""
     widths = {}
     sample = frame.head(200)
-    for i, c in enumerate(frame.columns):
-        longest = max([len(str(c))] + [len(_shown(v)) for v in sample[c].tolist()])
+    for i, (c, column) in enumerate(sample.items()):
+        longest = len(str(c))
+        if pd.api.types.is_float_dtype(column.dtype):
+            values = column.to_numpy(dtype=float, na_value=np.nan)
+            finite = values[np.isfinite(values)]
+            if len(finite):  # the widest of "%.1f" is that of the largest or the most negative
+                longest = max(longest, *(len(f"{v:.1f}") for v in (finite.max(), finite.min())))
+        elif len(column):
+            longest = max(longest, max(len(_shown(v)) for v in column.tolist()))
         widths[i] = float(min(max(longest + 3, 9), 48))
     return widths
 

@@ -352,8 +352,9 @@ def match_metrics(headers: Sequence[object], model: Model, places: Places, *, sk
 
 def find_column(headers: Sequence[object], name: str, skip: Sequence[int] = ()) -> int | None:
     """The first column headed ``name`` (case- and space-insensitively), not among ``skip``."""
-    key = name_key(name)
-    return next((c for c, h in enumerate(headers) if c not in skip and not is_blank(h) and name_key(h) == key), None)
+    key, skipped = name_key(name), set(skip)
+    return next((c for c, h in enumerate(headers) if c not in skipped and not is_blank(h) and name_key(h) == key),
+                None)
 
 
 def segment_values(values: np.ndarray, blank: np.ndarray | None = None) -> np.ndarray:

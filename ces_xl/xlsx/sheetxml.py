@@ -263,7 +263,11 @@ class _BlockRows:
                               for c in columns]
         self.text_styles = [styles.xf(CellStyle(center=True)) if c == band else 0 for c in columns]
         self.row_styles = {i: styles.xf(CellStyle(number_format=f)) for i, f in block.row_formats.items()}
-        self.kinds = [_kind(frame.iloc[:, j]) for j in range(len(columns))]
+        # Each column once as a numpy array, sliced for each piece: a sheet of 16,000 metrics
+        # would spend seconds in pandas' indexing if every piece selected its columns anew.
+        series = [column for _, column in frame.items()]
+        self.kinds = [_kind(column) for column in series]
+        self.arrays = [_values(column, kind) for column, kind in zip(series, self.kinds)]
         letters = [column_letter(block.left + j) for j in range(len(columns))]
         # "%s" slots: the row number, then the row number and the tail of each cell.
         self.template = '<row r="%s">' + "".join(f'<c r="{c}%s"%s' for c in letters) + "</row>"
@@ -272,26 +276,35 @@ class _BlockRows:
         self.starts = range(0, len(frame), CHUNK_ROWS)
 
     def render(self, start: int) -> bytes:
-        part = self.block.frame.iloc[start:start + CHUNK_ROWS]
-        rows = list(map(str, range(self.first + start, self.first + start + len(part))))
+        stop = min(start + CHUNK_ROWS, len(self.block.frame))
+        rows = list(map(str, range(self.first + start, self.first + stop)))
         slots: list[list[str]] = [rows]
-        for j in range(part.shape[1]):
-            slots += (rows, self._tails(j, part.iloc[:, j], start))
+        for j, values in enumerate(self.arrays):
+            slots += (rows, self._tails(j, values[start:stop], start))
         return "".join(map(self.template.__mod__, zip(*slots))).encode("utf-8")
 
-    def _tails(self, j: int, column: pd.Series, start: int) -> list[str]:
+    def _tails(self, j: int, values: np.ndarray, start: int) -> list[str]:
         number_style, text_style, kind = self.number_styles[j], self.text_styles[j], self.kinds[j]
         if self.block.row_formats:  # a small table with a format per row (the Overview)
             return [cell_tail(v, self.row_styles.get(start + i, number_style), text_style, self.styles)
-                    for i, v in enumerate(column.tolist())]
+                    for i, v in enumerate(values.tolist())]
         if kind == "float":
-            return _float_tails(column.to_numpy(dtype=float, na_value=np.nan), number_style)
+            return _float_tails(values, number_style)
         if kind == "int":
             s = _s(number_style)
-            return [f"{s}><v>{v}</v></c>" for v in column.tolist()]
+            return [f"{s}><v>{v}</v></c>" for v in values.tolist()]
         if kind == "text":
-            return _text_tails(column.fillna("").tolist(), text_style)
-        return [cell_tail(v, number_style, text_style, self.styles) for v in column.tolist()]
+            return _text_tails(values.tolist(), text_style)
+        return [cell_tail(v, number_style, text_style, self.styles) for v in values.tolist()]
+
+
+def _values(column: pd.Series, kind: str) -> np.ndarray:
+    """A column's values as :meth:`_BlockRows._tails` takes them for its kind."""
+    if kind == "float":
+        return column.to_numpy(dtype=float, na_value=np.nan)
+    if kind == "text":
+        return column.fillna("").to_numpy(dtype=object)
+    return column.to_numpy(dtype=object) if kind == "any" else column.to_numpy()
 
 
 def _data_rows(block: Block, styles: StyleSheet, progress: Callable[[int], None] | None) -> Iterator[bytes]:
