@@ -363,3 +363,36 @@ def test_nullable_columns_with_missing_values_are_written_blank(tmp_path):
     rows = sheetxml._BlockRows(Block(0, 0, frame), StyleSheet(None))
     assert rows.render(0).decode() == ('<row r="2"><c r="A2"><v>1.5</v></c><c r="B2"/></row>'
                                        '<row r="3"><c r="A3"/><c r="B3"><v>2</v></c></row>')
+
+
+def test_appended_fonts_have_their_children_in_the_schema_order():
+    # The workbook's first font as openpyxl writes it (color before sz); Excel's order, which the
+    # Open XML SDK's validator requires, is b, i, strike, ..., u, vertAlign, sz, color, name, ...
+    xml = ('<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><fonts count="1">'
+           '<font><color theme="1"/><sz val="11"/><name val="Calibri"/></font></fonts>'
+           '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellXfs></styleSheet>')
+    sheet = StyleSheet(xml)
+    ids = [sheet.xf(CellStyle(bold=True)), sheet.xf(CellStyle(bold=True, size=14)), sheet.xf(CellStyle(size=9))]
+    edited = sheet.to_bytes().decode()
+    assert re.findall(r"<font>.*?</font>", edited) == [
+        '<font><color theme="1"/><sz val="11"/><name val="Calibri"/></font>',  # the workbook's own: as it was
+        '<font><b/><sz val="11"/><color theme="1"/><name val="Calibri"/></font>',
+        '<font><b/><sz val="14"/><color theme="1"/><name val="Calibri"/></font>',
+        '<font><sz val="9"/><color theme="1"/><name val="Calibri"/></font>']
+    # A later run finds the fonts and styles it added rather than adding them again.
+    again = StyleSheet(edited)
+    assert [again.xf(CellStyle(bold=True)), again.xf(CellStyle(bold=True, size=14)),
+            again.xf(CellStyle(size=9))] == ids
+    assert again.to_bytes().decode() == edited
+
+
+def test_an_appended_font_puts_every_child_of_the_base_font_in_order():
+    children = ["b", "i", "strike", "condense", "extend", "outline", "shadow", "u", "vertAlign", "sz", "color",
+                "name", "family", "charset", "scheme"]
+    base = "".join(f'<x:{name} val="1"/>' for name in reversed(children))
+    sheet = StyleSheet(f'<x:styleSheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+                       f'<x:fonts count="1"><x:font>{base}</x:font></x:fonts></x:styleSheet>')
+    sheet.xf(CellStyle(bold=True, size=12))
+    added = re.findall(r"<x:font>.*?</x:font>", sheet.to_bytes().decode())[1]
+    assert re.findall(r"<x:(\w+)", added)[1:] == children
+    assert '<x:b/>' in added and '<x:sz val="12"/>' in added and '<x:color val="1"/>' in added

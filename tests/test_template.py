@@ -69,3 +69,24 @@ def test_libreoffice_opens_the_template(tmp_path, soffice):
     sheets = libreoffice_export(soffice, TEMPLATE, tmp_path / "lo")
     assert set(sheets) == {"Instructions", "Activity", "Weights", "Bands", "Settings"}
     assert len(sheets["Activity"]) == 61 and sheets["Weights"][1][:2] == ["Website Interactions", "0.2"]
+
+
+def test_template_fonts_have_their_children_in_the_schema_order(tmp_path):
+    # openpyxl writes a font's children in its own order (name, family, color, sz, ...); Excel's,
+    # which the Open XML SDK's validator requires, is FONT_ORDER. Checked here without the
+    # validator (tests/test_ooxml.py runs it).
+    import re
+    import zipfile
+
+    from ces_xl.xlsx.styles import FONT_ORDER
+
+    fresh = tmp_path / "fresh.xlsx"
+    build_template().save(fresh)
+    for path in (TEMPLATE, fresh):
+        with zipfile.ZipFile(path) as package:
+            styles = package.read("xl/styles.xml").decode()
+        fonts = re.findall(r"<font>(.*?)</font>", styles)
+        assert fonts, path
+        for font in fonts:
+            names = re.findall(r"<(\w+)", font)
+            assert names == sorted(names, key=FONT_ORDER.index), (path.name, font)

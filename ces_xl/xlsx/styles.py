@@ -19,6 +19,11 @@ _SECTIONS = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", 
              "tableStyles", "colors", "extLst")
 _ITEM = {"numFmts": "numFmt", "fonts": "font", "fills": "fill", "borders": "border", "cellStyleXfs": "xf",
          "cellXfs": "xf", "dxfs": "dxf"}
+# The children of <font> (CT_Font) in the order Excel writes them, which is the order the Open XML
+# SDK's validator (Microsoft's check of what Excel accepts) requires: it reports a font written in
+# any other order, e.g. openpyxl's <name>, <family>, <color>, <sz>.
+FONT_ORDER = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u", "vertAlign", "sz", "color",
+              "name", "family", "charset", "scheme")
 # Excel's built-in number formats that the layouts use (no <numFmt> needed).
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10}
 _FIRST_CUSTOM_FORMAT = 164
@@ -131,14 +136,17 @@ class StyleSheet:
             return 0
         key = (bold, size)
         if key not in self._fonts:
+            # The workbook's own first font (its typeface, colour, family, scheme), made bold
+            # and/or resized, with its children in the schema's order whatever order it had.
             p = self._p
-            font = re.sub(rf"<{p}b\b[^>]*/>", "", self._base_font)
+            start, children = self._base_font
+            replaced = {"b", "sz"} if size is not None else {"b"}
+            children = [c for c in children if _local_name(c) not in replaced]
             if size is not None:
-                sized = re.sub(rf'<{p}sz\b[^>]*/>', f'<{p}sz val="{size:g}"/>', font)
-                font = sized if sized != font else font.replace(">", f'><{p}sz val="{size:g}"/>', 1)
+                children.append(f'<{p}sz val="{size:g}"/>')
             if bold:
-                font = font.replace(">", f"><{p}b/>", 1)
-            self._fonts[key] = self._add("fonts", font)
+                children.append(f"<{p}b/>")
+            self._fonts[key] = self._add("fonts", f"{start}{''.join(in_font_order(children))}</{p}font>")
         return self._fonts[key]
 
     def _fill_id(self, fill: str | None) -> int:
@@ -175,13 +183,15 @@ class StyleSheet:
                 formats.setdefault(attrs["formatCode"], int(attrs["numFmtId"]))
         return formats
 
-    def _first_font(self) -> str:
+    def _first_font(self) -> tuple[str, list[str]]:
+        """The start tag and the child elements of the workbook's first font."""
         p = re.escape(self._p)
         fonts = self._section(self._xml, "fonts")
         font = re.search(rf"<{p}font\b[^>]*?(?:/>|>.*?</{p}font>)", fonts.group(0), re.S) if fonts else None
         if font is None or font.group(0).endswith("/>"):
-            return f'<{self._p}font><{self._p}sz val="11"/><{self._p}name val="Calibri"/></{self._p}font>'
-        return font.group(0)
+            return f"<{self._p}font>", [f'<{self._p}sz val="11"/>', f'<{self._p}name val="Calibri"/>']
+        start, inner = re.match(r"(<[^>]*>)(.*)</[^>]*>\Z", font.group(0), re.S).groups()
+        return start, _child_elements(inner)
 
     def _append(self, xml: str, name: str, elements: list[str]) -> str:
         p = self._p
@@ -199,3 +209,32 @@ class StyleSheet:
         body = "" if old.endswith("/>") and not old.endswith(f"</{p}{name}>") else \
             old[old.index(">") + 1:old.rindex(f"</{p}{name}>")]
         return xml[:found.start()] + f"{start_tag}>{body}{''.join(elements)}</{p}{name}>" + xml[found.end():]
+
+
+def _child_elements(inner: str) -> list[str]:
+    """The child elements of an element whose content is ``inner``, as text (comments dropped)."""
+    inner = re.sub(r"<!--.*?-->", "", inner, flags=re.S)
+    return [m.group(0) for m in re.finditer(r"<([\w.-]+:)?([\w.-]+)\b[^>]*?(?:/>|>.*?</\1?\2\s*>)", inner, re.S)]
+
+
+def _local_name(element: str) -> str:
+    return re.match(r"<(?:[\w.-]+:)?([\w.-]+)", element).group(1)
+
+
+def in_font_order(children: list[str]) -> list[str]:
+    """``children`` of a <font> (as text) sorted into ``FONT_ORDER``; any other child keeps its
+    place relative to the others, after them."""
+    rank = {name: i for i, name in enumerate(FONT_ORDER)}
+    return sorted(children, key=lambda child: rank.get(_local_name(child), len(FONT_ORDER)))
+
+
+def fonts_in_schema_order(styles_xml: str) -> str:
+    """``styles_xml`` (a whole xl/styles.xml) with the children of every <font> (in <fonts> and
+    in <dxf>s) in ``FONT_ORDER`` (whitespace between them dropped); everything outside the fonts is
+    kept byte for byte. For packages we write ourselves (the template, saved through openpyxl); a
+    workbook being scored keeps its own fonts untouched."""
+    def reorder(font: re.Match) -> str:
+        start, inner, end = font.group(1), font.group(3), font.group(4)
+        return start + "".join(in_font_order(_child_elements(inner))) + end
+
+    return re.sub(r"(<([\w.-]+:)?font(?=[\s>])[^>]*(?<!/)>)(.*?)(</\2?font\s*>)", reorder, styles_xml, flags=re.S)

@@ -7,6 +7,8 @@ seed 004, and 60 sample customers made by a fixed random generator so the output
 from __future__ import annotations
 
 import datetime as _dt
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from ..core.model import DEFAULT_BANDS
+from .styles import fonts_in_schema_order
 
 # (metric, weight, target, normalization, description): seed 000's metrics and weights.
 METRICS = [
@@ -57,9 +60,36 @@ INSTRUCTIONS = [
 ]
 
 
-def build_template() -> openpyxl.Workbook:
+class TemplateWorkbook(openpyxl.Workbook):
+    """An openpyxl workbook whose ``save`` writes the fonts of ``xl/styles.xml`` in the order Excel
+    and the Open XML SDK's validator require.
+
+    openpyxl serialises a font's children in its own order (name, family, color, sz, ...; its
+    default font has all of those), which the validator reports as an error; the saved package's
+    styles part is put right at zip level, every other part is kept as openpyxl wrote it."""
+
+    def save(self, filename) -> None:
+        written = io.BytesIO()
+        super().save(written)
+        fixed = io.BytesIO()
+        with zipfile.ZipFile(written) as source, zipfile.ZipFile(fixed, "w") as target:
+            for info in source.infolist():
+                data = source.read(info)
+                if info.filename == "xl/styles.xml":
+                    data = fonts_in_schema_order(data.decode("utf-8")).encode("utf-8")
+                # A new ZipInfo: writestr() would overwrite the source's offsets in the one it is given.
+                copy = zipfile.ZipInfo(info.filename, info.date_time)
+                copy.compress_type, copy.external_attr = info.compress_type, info.external_attr
+                target.writestr(copy, data)
+        if hasattr(filename, "write"):
+            filename.write(fixed.getvalue())
+        else:
+            Path(filename).write_bytes(fixed.getvalue())
+
+
+def build_template() -> TemplateWorkbook:
     rng = np.random.default_rng(20241001)
-    book = openpyxl.Workbook()
+    book = TemplateWorkbook()
     book.properties.created = book.properties.modified = _FIXED_TIME
     book.properties.creator = "ces-xl"
     book.properties.title = "Customer Engagement Score template"

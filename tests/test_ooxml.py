@@ -1,0 +1,129 @@
+"""Excel strictness: Microsoft's Open XML SDK validator (see tests/ooxml.py) on every kind of
+package ces-xl writes. The template must have no error at all; a scored book, a re-run, a macro
+book, a book LibreOffice saved and the add-in must have no error their input did not already
+have. Every file is made first and validated in one Node process (starting it costs seconds)."""
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from ces_xl.addin import template_path
+from ces_xl.xlsx.template import build_template
+
+from .conftest import REPO, SEED_001, _soffice, make_workbook, run_cli
+from .ooxml import new_errors, ooxml_validator, with_ribbon_the_sdk_opens  # noqa: F401 (a fixture)
+from .test_macros import macro_workbook
+from .test_package_writer import libreoffice_resave
+
+TEMPLATE = REPO / "workbook" / "CES_Template.xlsx"
+
+# Every child a <font> may have, in the reverse of the order the SDK requires: the scored book's
+# fonts, made from this one, must come out in the right order whatever the input's order.
+REVERSED_FONT = ('<font><scheme val="minor"/><charset val="0"/><family val="2"/><name val="Calibri"/>'
+                 '<color theme="1"/><sz val="11"/><vertAlign val="baseline"/><u val="single"/><shadow val="0"/>'
+                 '<outline val="0"/><extend val="0"/><condense val="0"/><strike val="0"/><i val="0"/><b val="0"/>'
+                 '</font>')
+
+# case -> (input, output); inputs and outputs are validated together.
+CASES = {
+    "template scored": ("template", "template-scored"),
+    "hand-made book scored": ("book", "book-scored"),
+    "book whose first font has every child, reversed, scored": ("reversed-font", "reversed-font-scored"),
+    "scored book scored again in place": ("template-scored", "rerun"),
+    "xlsm scored (as is: the SDK cannot open its ribbon)": ("xlsm", "xlsm-scored"),
+    "xlsm scored (ribbon relationship the SDK opens)": ("xlsm*", "xlsm-scored*"),
+    "add-in built from xlwings' (as is: the SDK cannot open its ribbon)": ("xlwings-addin", "addin"),
+    "add-in built from xlwings' (ribbon relationship the SDK opens)": ("xlwings-addin*", "addin*"),
+}
+
+
+def _with_first_font(source: Path, font: str, out: Path) -> Path:
+    with zipfile.ZipFile(source) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in z.infolist():
+            data = z.read(info)
+            if info.filename == "xl/styles.xml":
+                data = re.sub(rb"<font>.*?</font>", font.encode(), data, count=1, flags=re.S)
+            target.writestr(info.filename, data)
+    return out
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory, ooxml_validator):
+    """name -> (the file, its validator errors) for every file of CASES and the templates;
+    name -> CLI error for files the CLI failed to make."""
+    d = tmp_path_factory.mktemp("ooxml")
+    files = {"template": TEMPLATE, "xlwings-addin": Path(template_path())}
+    failed = {}
+
+    def cli(name: str, out: Path, *args) -> None:
+        done = run_cli(*args)
+        if done.returncode == 0 and out.exists():
+            files[name] = out
+        else:
+            failed[name] = f"ces-xl {' '.join(map(str, args))} failed ({done.returncode}): {done.stderr}"
+
+    build_template().save(d / "fresh-template.xlsx")
+    files["fresh template"] = d / "fresh-template.xlsx"
+    files["book"] = make_workbook(d / "book.xlsx", SEED_001)
+    files["reversed-font"] = _with_first_font(files["book"], REVERSED_FONT, d / "reversed-font.xlsx")
+    files["xlsm"] = macro_workbook(d)
+
+    def score(name: str) -> None:
+        out = d / f"{name}-scored{files[name].suffix}"
+        cli(f"{name}-scored", out, "score", files[name], "-o", out, "-q")
+
+    def score_and_rerun() -> None:
+        score("template")
+        if "template-scored" in files:
+            rerun = Path(shutil.copy(files["template-scored"], d / "rerun.xlsx"))
+            cli("rerun", rerun, "score", rerun, "--in-place", "-q")
+
+    def libreoffice() -> None:
+        if (exe := _soffice()) is not None:  # else its test skips (or fails under CI)
+            files["libreoffice"] = libreoffice_resave(exe, TEMPLATE, d / "lo")
+            score("libreoffice")
+
+    # Each a subprocess: run side by side.
+    jobs = [score_and_rerun, libreoffice, lambda: cli("addin", d / "addin" / "ces_xl.xlam", "addin", "build",
+                                                      "-o", d / "addin")]
+    jobs += [lambda name=name: score(name) for name in ("book", "reversed-font", "xlsm")]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for job in [pool.submit(job) for job in jobs]:
+            job.result()
+    for name in ("xlsm", "xlsm-scored", "xlwings-addin", "addin"):
+        if name in files:
+            path = files[name]
+            files[name + "*"] = with_ribbon_the_sdk_opens(path, d / f"{name}-sdk-ribbon{path.suffix}")
+
+    errors = ooxml_validator(files.values())
+    return {name: (path, errors[path]) for name, path in files.items()}, failed
+
+
+def _compare(checked, before: str, after: str) -> None:
+    results, failed = checked
+    for name in (before, after):
+        assert name in results, failed.get(name.rstrip("*"), f"{name} was not made")
+    (source, old), (out, new) = results[before], results[after]
+    added = new_errors(old, new)
+    assert not added, (f"{out.name} has validator errors that {source.name} did not have:\n  "
+                       + "\n  ".join(added))
+
+
+@pytest.mark.parametrize("name", ["template", "fresh template"])
+def test_the_template_has_no_validator_errors(checked, name):
+    path, errors = checked[0][name]
+    assert errors == [], f"{path.name}:\n  " + "\n  ".join(errors)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_writing_adds_no_validator_errors(checked, case):
+    _compare(checked, *CASES[case])
+
+
+def test_scoring_a_book_libreoffice_saved_adds_no_validator_errors(checked, soffice):
+    _compare(checked, "libreoffice", "libreoffice-scored")
