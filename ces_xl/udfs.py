@@ -211,7 +211,10 @@ def _bands(value: Any):
         value = value.tolist()
     if not isinstance(value, (list, tuple)) or not value or not isinstance(value[0], (list, tuple)):
         raise CESError("bands must be a range with a Band, From, To header row")
-    table = parse_bands(Grid("bands", [list(row) for row in value]), [])
+    problems: list[CESError] = []
+    table = parse_bands(Grid("bands", [list(row) for row in value]), [], problems)
+    if problems:
+        raise problems[0]
     Model([Metric("x", 1)], bands=table).validate()
     return table
 

@@ -86,7 +86,7 @@ def test_scores_sheet_layout(tmp_path):
     header = [c.value for c in ws[1]]
     assert header[:7] == ["Customer ID", "Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap"]
     assert header[7:14] == [f"{name} (points)" for name, *_ in METRICS]
-    assert header[-1] == "Segment"
+    assert header[14:] == ["Customer name", "Segment", "Country"]  # the other Activity columns, in their order
     assert ws.freeze_panes == "B2"
     (table,) = ws.tables.values()
     assert table.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}61"
@@ -164,7 +164,8 @@ def test_formula_like_ids_stay_text_in_libreoffice(tmp_path, soffice):
     ces_xl.score_workbook(source, out)
     sheets = libreoffice_export(soffice, out, tmp_path / "lo")
     assert [r[0] for r in sheets["Scores"][1:]] == HOSTILE_IDS
-    assert {r[-1] for r in sheets["Scores"][1:]} == {"=cmd|' /C calc'!A0"}
+    assert {r[-2] for r in sheets["Scores"][1:]} == {"=cmd|' /C calc'!A0"}  # Segment, carried as text
+    assert {r[-1] for r in sheets["Scores"][1:]} == {"@risk"}  # Note, carried as text
     assert [r[0] for r in sheets["Activity"][1:]] == HOSTILE_IDS
 
 

@@ -3,7 +3,7 @@ Direction, Description)."""
 from __future__ import annotations
 
 from ..core.model import Metric
-from ..errors import InputError
+from ..errors import CESError, InputError
 from ..grid import Grid, is_blank
 from ..xlsx.a1 import column_letter
 from .cells import at, header_columns, text, to_number
@@ -13,12 +13,20 @@ MAX_HEADER = 255  # an Excel table's column names (the Scores sheet is a table)
 MAX_METRIC_NAME = MAX_HEADER - len(" (points)")
 
 
-def parse_weights(grid: Grid) -> tuple[list[Metric], dict[str, str]]:
+def parse_weights(grid: Grid, problems: list[CESError]) -> tuple[list[Metric] | None, dict[str, str]]:
+    """The metrics of ``grid``, and the cells the model's own problems are named by. A row
+    with a problem is left out; each problem found is appended to ``problems``. None when the
+    sheet has no usable header (a problem says so)."""
     h = grid.header_row()
     if h is None:
-        raise InputError("the sheet is empty", where=grid.name,
-                         fix="add a header row with Metric and Weight, and one row per metric")
-    columns = header_columns(grid, h, COLUMNS, required=("metric", "weight"))
+        problems.append(InputError("the sheet is empty", where=grid.name,
+                                   fix="add a header row with Metric and Weight, and one row per metric"))
+        return None, {}
+    try:
+        columns = header_columns(grid, h, COLUMNS, required=("metric", "weight"))
+    except InputError as error:
+        problems.append(error)
+        return None, {}
     metrics: list[Metric] = []
     for r in range(h + 1, len(grid.rows)):
         row = grid.rows[r]
@@ -28,27 +36,34 @@ def parse_weights(grid: Grid) -> tuple[list[Metric], dict[str, str]]:
         cells = {key if key != "metric" else "name": grid.ref(r, c) for key, c in columns.items()}
         name = values["metric"]
         if is_blank(name):
-            raise InputError("this row has no metric name", where=cells["name"],
-                             fix="type the Activity column header the row scores, or clear the row")
+            problems.append(InputError("this row has no metric name", where=cells["name"],
+                                       fix="type the Activity column header the row scores, or clear the row"))
+            continue
         name = text(name)
         if len(name) > MAX_METRIC_NAME:
-            raise InputError(f"metric name '{name[:20]}...' is {len(name)} characters long", where=cells["name"],
-                             fix=f"shorten it to at most {MAX_METRIC_NAME} characters (Excel table headers hold 255, "
-                               "and ' (points)' is added to it)")
+            problems.append(InputError(
+                f"metric name '{name[:20]}...' is {len(name)} characters long", where=cells["name"],
+                fix=f"shorten it to at most {MAX_METRIC_NAME} characters (Excel table headers hold 255, "
+                    "and ' (points)' is added to it)"))
+            continue
         weight = values["weight"]
         if is_blank(weight):
-            raise InputError(f"metric '{name}' has no weight", where=cells["weight"],
-                             fix="enter a number (0 switches the metric off)")
+            problems.append(InputError(f"metric '{name}' has no weight", where=cells["weight"],
+                                       fix="enter a number (0 switches the metric off)"))
+            continue
         weight = to_number(weight)
         if weight is None:
-            raise InputError(f"weight {values['weight']!r} of metric '{name}' is not a number",
-                             where=cells["weight"], fix="enter a number (0 switches the metric off)")
+            problems.append(InputError(f"weight {values['weight']!r} of metric '{name}' is not a number",
+                                       where=cells["weight"], fix="enter a number (0 switches the metric off)"))
+            continue
         target = values.get("target")
         if not is_blank(target):
             parsed = to_number(target)
             if parsed is None:
-                raise InputError(f"target {target!r} of metric '{name}' is not a number", where=cells["target"],
-                                 fix="enter the activity level that earns full marks, or leave it blank")
+                problems.append(InputError(f"target {target!r} of metric '{name}' is not a number",
+                                           where=cells["target"],
+                                           fix="enter the activity level that earns full marks, or leave it blank"))
+                continue
             target = parsed
         else:
             target = None

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
-from ..errors import CESError
+from ..errors import CESError, InputError
 from .names import did_you_mean
 
 METHODS = ("sum", "index")
@@ -97,61 +97,77 @@ class Model:
     def with_settings(self, **changes) -> "Model":
         return replace(self, **changes)
 
-    def validate(self) -> list[str]:
-        """Raise :class:`CESError` on the first problem; return notes worth telling the user."""
+    def validate(self, problems: list[CESError] | None = None, *, empty_ok: bool = False) -> list[str]:
+        """Check the model; return notes worth telling the user.
+
+        Every problem is found, not just the first: appended to ``problems`` when given, else
+        raised together as one :class:`~ces_xl.errors.InputError`. ``empty_ok``: no metrics is
+        not a problem of its own (the caller has already said why there are none)."""
         notes: list[str] = []
-        self._validate_settings()
-        if not self.metrics:
-            raise CESError("the model has no metrics", where=self.cells.get("metrics", "Weights"),
-                           fix="list one metric per row under the Metric and Weight headers")
+        found: list[CESError] = []
+        self._validate_settings(found)
+        if not self.metrics and not empty_ok:
+            found.append(InputError("the model has no metrics", where=self.cells.get("metrics", "Weights"),
+                                    fix="list one metric per row under the Metric and Weight headers"))
         seen: dict[str, Metric] = {}
         for metric in self.metrics:
             key = "".join(metric.name.split()).casefold()
             if not key:
-                raise CESError("a metric has no name", where=metric.where("name"),
-                               fix="type the Activity column header it scores")
+                found.append(InputError("a metric has no name", where=metric.where("name"),
+                                        fix="type the Activity column header it scores"))
+                continue
             if key in seen:
-                raise CESError(f"metric '{metric.name}' is listed twice", where=metric.where("name"),
-                               fix=f"keep one row for it (the other is at {seen[key].where('name')})")
+                found.append(InputError(f"metric '{metric.name}' is listed twice", where=metric.where("name"),
+                                        fix=f"keep one row for it (the other is at {seen[key].where('name')})"))
+                continue
             seen[key] = metric
-            self._validate_metric(metric, notes)
+            self._validate_metric(metric, notes, found)
         weights = [m.weight for m in self.metrics]
-        if all(w == 0 for w in weights):
-            raise CESError("every weight is 0, so no metric counts", where=self.cells.get("weights", "Weights"),
-                           fix="give at least one metric a weight above 0")
-        if self.resolved_method == "index":
+        if weights and all(w == 0 for w in weights):
+            found.append(InputError("every weight is 0, so no metric counts",
+                                    where=self.cells.get("weights", "Weights"),
+                                    fix="give at least one metric a weight above 0"))
+        if self.resolved_method == "index" and all(_finite(w) for w in weights):
             total = sum(weights)
             if not (math.isclose(total, 1.0, abs_tol=1e-9) or math.isclose(total, 100.0, abs_tol=1e-7)):
                 notes.append(f"weights sum to {total:g}, not 1 or 100; they are used as proportions "
                              "of their total")
-        self._validate_bands()
+        self._validate_bands(found)
+        if found and problems is None:
+            raise InputError.gather(found)
+        if problems is not None:
+            problems.extend(found)
         return notes
 
-    def _validate_settings(self) -> None:
+    def _validate_settings(self, found: list[CESError]) -> None:
         if self.method not in METHODS + ("auto",):
-            raise CESError(f"unknown method '{self.method}'{did_you_mean(self.method, METHODS)}",
-                           where=self.cells.get("method", "method"), fix="use sum, index or auto")
+            found.append(InputError(f"unknown method '{self.method}'{did_you_mean(self.method, METHODS)}",
+                                    where=self.cells.get("method", "method"), fix="use sum, index or auto"))
         if self.missing not in MISSING_POLICIES:
-            raise CESError(f"unknown missing-value policy '{self.missing}'"
-                           f"{did_you_mean(self.missing, MISSING_POLICIES)}",
-                           where=self.cells.get("missing", "missing"), fix="use zero or exclude")
+            found.append(InputError(f"unknown missing-value policy '{self.missing}'"
+                                    f"{did_you_mean(self.missing, MISSING_POLICIES)}",
+                                    where=self.cells.get("missing", "missing"), fix="use zero or exclude"))
 
-    def _validate_metric(self, m: Metric, notes: list[str]) -> None:
+    def _validate_metric(self, m: Metric, notes: list[str], found: list[CESError]) -> None:
         if not _finite(m.weight):
-            raise CESError(f"weight '{m.weight}' of metric '{m.name}' is not a number",
-                           where=m.where("weight"), fix="enter a number (0 switches the metric off)")
+            found.append(InputError(f"weight '{m.weight}' of metric '{m.name}' is not a number",
+                                    where=m.where("weight"), fix="enter a number (0 switches the metric off)"))
+            return
         if m.direction not in DIRECTIONS:
-            raise CESError(f"direction '{m.direction}' of metric '{m.name}' is not known"
-                           f"{did_you_mean(m.direction, DIRECTIONS)}",
-                           where=m.where("direction"), fix="use higher or lower (blank means higher)")
+            found.append(InputError(f"direction '{m.direction}' of metric '{m.name}' is not known"
+                                    f"{did_you_mean(m.direction, DIRECTIONS)}",
+                                    where=m.where("direction"), fix="use higher or lower (blank means higher)"))
+            return
         if m.normalization is not None and m.normalization not in NORMALIZATIONS:
-            raise CESError(f"normalization '{m.normalization}' of metric '{m.name}' is not known"
-                           f"{did_you_mean(m.normalization, NORMALIZATIONS)}",
-                           where=m.where("normalization"), fix="use cap, log, percentile or minmax")
+            found.append(InputError(f"normalization '{m.normalization}' of metric '{m.name}' is not known"
+                                    f"{did_you_mean(m.normalization, NORMALIZATIONS)}",
+                                    where=m.where("normalization"), fix="use cap, log, percentile or minmax"))
+            return
         if m.target is not None and (not _finite(m.target) or m.target <= 0):
-            raise CESError(f"target {m.target!r} of metric '{m.name}' must be a number above 0",
-                           where=m.where("target"),
-                           fix="enter the activity level that earns full marks, e.g. 10")
+            found.append(InputError(f"target {m.target!r} of metric '{m.name}' must be a number above 0",
+                                    where=m.where("target"),
+                                    fix="enter the activity level that earns full marks, e.g. 10"))
+            return
         if self.resolved_method != "index":
             unused = [what for what, used in (("Direction 'lower'", m.direction == "lower"),
                                               (f"Normalization '{m.normalization}'", m.normalization),
@@ -161,46 +177,54 @@ class Model:
                              "weight x count; a negative weight makes a penalty)")
             return
         if m.weight < 0:
-            raise CESError(f"weight {m.weight:g} of metric '{m.name}' is negative, which the index "
-                           "method cannot use", where=m.where("weight"),
-                           fix="use a weight of 0 or more and Direction 'lower' for a metric where less "
-                               "is better (or Method 'sum' for penalties)")
+            found.append(InputError(f"weight {m.weight:g} of metric '{m.name}' is negative, which the index "
+                                    "method cannot use", where=m.where("weight"),
+                                    fix="use a weight of 0 or more and Direction 'lower' for a metric where less "
+                                        "is better (or Method 'sum' for penalties)"))
+            return
         norm = m.effective_normalization
         if norm in ("cap", "log") and m.target is None:
-            raise CESError(f"metric '{m.name}' has no target, which the {norm} normalization needs",
-                           where=m.where("target"),
-                           fix="enter the activity level that earns full marks, or set its "
-                               "Normalization to percentile or minmax")
+            found.append(InputError(f"metric '{m.name}' has no target, which the {norm} normalization needs",
+                                    where=m.where("target"),
+                                    fix="enter the activity level that earns full marks, or set its "
+                                        "Normalization to percentile or minmax"))
+            return
         if norm in ("percentile", "minmax") and m.target is not None:
             notes.append(f"metric '{m.name}': the target is not used by the {norm} normalization")
 
-    def _validate_bands(self) -> None:
+    def _validate_bands(self, found: list[CESError]) -> None:
         if not self.bands:
-            raise CESError("the band table is empty", where=self.cells.get("bands", "Bands"),
-                           fix="list at least one Band with From and To, or delete the Bands sheet "
-                               "to use the default bands")
+            found.append(InputError("the band table is empty", where=self.cells.get("bands", "Bands"),
+                                    fix="list at least one Band with From and To, or delete the Bands sheet "
+                                        "to use the default bands"))
+            return
         previous: Band | None = None
         for band in self.bands:
             if not band.label.strip():
-                raise CESError("a band has no label", where=band.where("label"), fix="name the band")
+                found.append(InputError("a band has no label", where=band.where("label"), fix="name the band"))
+                return
             for what, value in (("from", band.lower), ("to", band.upper)):
                 if not _finite(value):
-                    raise CESError(f"{what.capitalize()} value {value!r} of band '{band.label}' is not a "
-                                   "number", where=band.where(what), fix="enter a score, e.g. 40")
+                    found.append(InputError(f"{what.capitalize()} value {value!r} of band '{band.label}' is not a "
+                                            "number", where=band.where(what), fix="enter a score, e.g. 40"))
+                    return
             if band.lower > band.upper:
-                raise CESError(f"band '{band.label}' runs from {band.lower:g} down to {band.upper:g}",
-                               where=band.where("from"), fix="make From no larger than To")
+                found.append(InputError(f"band '{band.label}' runs from {band.lower:g} down to {band.upper:g}",
+                                        where=band.where("from"), fix="make From no larger than To"))
+                return
             if previous is not None:
                 if band.upper <= previous.upper or band.lower < previous.lower:
-                    raise CESError(f"band '{band.label}' ({band.lower:g}-{band.upper:g}) comes after "
-                                   f"'{previous.label}' ({previous.lower:g}-{previous.upper:g}) but is not "
-                                   "above it", where=band.where("from"),
-                                   fix="list bands in ascending order of score")
+                    found.append(InputError(f"band '{band.label}' ({band.lower:g}-{band.upper:g}) comes after "
+                                            f"'{previous.label}' ({previous.lower:g}-{previous.upper:g}) but is not "
+                                            "above it", where=band.where("from"),
+                                            fix="list bands in ascending order of score"))
+                    return
                 if band.lower <= previous.upper:
-                    raise CESError(f"band '{band.label}' ({band.lower:g}-{band.upper:g}) overlaps "
-                                   f"'{previous.label}' ({previous.lower:g}-{previous.upper:g})",
-                                   where=band.where("from"),
-                                   fix=f"start it above {previous.upper:g}")
+                    found.append(InputError(f"band '{band.label}' ({band.lower:g}-{band.upper:g}) overlaps "
+                                            f"'{previous.label}' ({previous.lower:g}-{previous.upper:g})",
+                                            where=band.where("from"),
+                                            fix=f"start it above {previous.upper:g}"))
+                    return
             previous = band
 
 

@@ -1,8 +1,8 @@
 """Scoring math: a :class:`~ces_xl.core.table.Table` and a :class:`Model` in, scores out.
 
 Nothing here knows about Excel; the table rules (what a count or an ID is) are in
-:mod:`ces_xl.core.table`, the summaries in :mod:`ces_xl.core.summary`. All arithmetic is vectorised over customers with numpy; the
-only Python loop is over the (few) metrics.
+:mod:`ces_xl.core.table`, the summaries in :mod:`ces_xl.core.summary`. All arithmetic is
+vectorised over customers with numpy; the only Python loop is over the (few) metrics.
 
 Definitions (README "The math" documents the same):
 
@@ -79,6 +79,7 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
     """Score a prepared :class:`Table` (its counts in the model's metric order).
     ``validated``: the model has passed :meth:`Model.validate` (its notes are in ``notes``)."""
     notes = [] if notes is None else notes
+    notes.extend(table.notes)
     if not validated:
         notes.extend(model.validate())
     method = model.resolved_method
@@ -107,8 +108,8 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
             columns["Data coverage"] = (np.ascontiguousarray(core.present) * weight).sum(axis=1) / weight.sum()
     for i, header in enumerate(contribution_columns):
         columns[header] = contributions[:, i]
-    if table.segments is not None:
-        columns["Segment"] = table.segments
+    for header, values in table.shown.items():  # carried from the activity table, untouched
+        columns[_carried_header(header, columns)] = values
     out = pd.DataFrame(columns, copy=False)  # every array in it is new
 
     if not has_data.all():
@@ -124,7 +125,7 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
     return ScoreResult(
         scores=out,
         bands=band_summary(out, model.bands, index),
-        segments=segment_summary(out, model.bands, index) if table.segments is not None else None,
+        segments=None if table.segments is None else segment_summary(out, table.segments, model.bands, index),
         stats=stats(out, model, method),
         model=model,
         method=method,
@@ -220,6 +221,15 @@ def _row_sums(values: np.ndarray) -> np.ndarray:
 
 
 RESULT_COLUMNS = ("Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap", "Data coverage", "Segment")
+
+
+def _carried_header(header: str, columns: dict) -> str:
+    """A carried column's header, with " (Activity)" added if a result column has its name."""
+    taken = {name_key(c) for c in columns}
+    name = header
+    while name_key(name) in taken:
+        name += " (Activity)"
+    return name
 
 
 def _id_header(id_column, contribution_columns: list[str]) -> str:

@@ -21,13 +21,13 @@ def band_summary(scores: pd.DataFrame, bands, band_index: np.ndarray) -> pd.Data
     return table
 
 
-def segment_summary(scores: pd.DataFrame, bands, band_index: np.ndarray) -> pd.DataFrame:
+def segment_summary(scores: pd.DataFrame, segments: np.ndarray, bands, band_index: np.ndarray) -> pd.DataFrame:
     """Per segment (sorted; None, NaN and blank text are "(blank)"): customers, mean and median
-    score, and how many customers each band has."""
+    score, and how many customers each band has. ``segments``: each customer's segment."""
     labels = [b.label for b in bands]
-    coded = _segment_codes(scores["Segment"].to_numpy(dtype=object))
+    coded = _segment_codes(segments)
     if coded is None or len(set(labels)) < len(labels) or NO_DATA in labels:
-        return _segment_summary_by_label(scores, bands)
+        return _segment_summary_by_label(scores.assign(Segment=segments), bands)
     codes, names = coded
     k, width = len(names), len(bands) + 1
     by_segment = pd.Series(scores["Score"].to_numpy()).groupby(codes, sort=True)

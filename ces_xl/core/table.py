@@ -12,7 +12,11 @@ ranges (:func:`count_value`), so the same rows give the same numbers or the same
   spreadsheet readers hand numbers over) is the integer ``1001``.
 * A **metric's column** is the one column whose header matches the metric's name case- and
   space-insensitively (:func:`~ces_xl.core.names.name_key`).
-* A row with no value at all is not a customer (rows left blank between customers).
+* A row with no value at all is not a customer (rows left blank between customers), and
+  neither is a **totals row**: one whose ID reads ``Total``, ``Grand total``, ``Subtotal``,
+  ``Totals`` or ``Sum`` (any case, with or without a trailing colon); it is left out with a note.
+* **Blank markers** (a caller's list, such as ``n/a, -, none``) are text that counts as blank.
+* The other columns are **carried** along untouched (all of them, or those asked for).
 
 Problems are reported through a :class:`Places` object that names a position the way the
 caller's user sees it (``Activity!C5`` in a workbook, ``activity column 'Visits', row 3`` for
@@ -23,7 +27,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -60,6 +65,14 @@ class Places:
     def table(self) -> str:
         return self.what
 
+    def row_name(self, row: int) -> str:
+        """Data row ``row`` as a note names it."""
+        return f"row {self.row_number(row)}"
+
+    def text_fix(self, value: str) -> str:
+        """The fix for text that is not a count."""
+        return COUNT_FIX
+
 
 @dataclass
 class FramePlaces(Places):
@@ -85,6 +98,8 @@ class Table:
     segments: np.ndarray | None = None  # object, None for blank
     segment_header: str | None = None
     rows: np.ndarray | None = None   # each customer's data row in the source (blank rows skipped)
+    shown: dict[str, np.ndarray] = field(default_factory=dict)  # carried columns: header -> values
+    notes: list[str] = field(default_factory=list)
 
     def frame(self) -> pd.DataFrame:
         """The table as a DataFrame: IDs, one float column per metric, and the segments."""
@@ -94,6 +109,39 @@ class Table:
         if self.segments is not None:
             columns[self.segment_header] = pd.Series(self.segments, dtype=object)
         return pd.DataFrame(columns)
+
+
+TOTAL_LABEL = re.compile(r"\s*(?:grand\s*total|sub\s*total|totals?|sum)\s*:?\s*", re.I)
+
+
+def is_total_label(value: object) -> bool:
+    """Whether an ID reads like the label of a totals row (Total, Grand total, Subtotal,
+    Totals, Sum; any case; a trailing colon allowed)."""
+    return isinstance(value, str) and TOTAL_LABEL.fullmatch(value) is not None
+
+
+def totals_rows(ids: np.ndarray) -> np.ndarray:
+    """Positions of the rows whose ID is a totals label."""
+    text = [i for i, v in enumerate(ids.tolist()) if type(v) is str and len(v) < 20 and is_total_label(v)]
+    return np.array(text, dtype=np.intp)
+
+
+def totals_note(rows: Sequence[int], ids: np.ndarray, places: Places) -> str:
+    shown = ", ".join(f"{places.row_name(int(r))} ({str(ids[i]).strip()!r})" for i, r in enumerate(rows[:10]))
+    more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
+    return (f"{len(rows)} totals row{'s' * (len(rows) > 1)} left out, not scored as customers: {shown}{more}")
+
+
+def mark_blanks(table: np.ndarray, blank: np.ndarray, types: np.ndarray, markers: Sequence[str]) -> None:
+    """Text cells that read as one of ``markers`` (any case, spaces around ignored) become blank."""
+    if not markers:
+        return
+    wanted = {m.strip().casefold() for m in markers}
+    text = np.flatnonzero((types == str) & ~blank)
+    if len(text):
+        flat = table.ravel()
+        hits = np.fromiter((v.strip().casefold() in wanted for v in flat[text]), bool, len(text))
+        blank.flat[text[hits]] = True
 
 
 # --- single values ---------------------------------------------------------------------------
@@ -221,7 +269,10 @@ def counts(values: np.ndarray, places: Places, col: int, *, blank: np.ndarray | 
         found = []
         for i in np.flatnonzero(bad)[:MAX_PROBLEMS].tolist():
             value = values[i]
-            problem, fix = count_problem(str(value) if isinstance(value, np.str_) else value)
+            value = str(value) if isinstance(value, np.str_) else value
+            problem, fix = count_problem(value)
+            if fix == COUNT_FIX and isinstance(value, str):
+                fix = places.text_fix(value)
             found.append(InputError(problem, where=places.cell(int(rows[i]), col), fix=fix))
         if problems is None:
             raise found[0]
@@ -376,8 +427,9 @@ def segment_values(values: np.ndarray, blank: np.ndarray | None = None) -> np.nd
 
 def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column=None) -> Table:
     """A DataFrame as a :class:`Table`: IDs in the first column (or ``id_column``), one column
-    per metric matched by name, a ``Segment`` column found by name (or ``segment_column``).
-    Every problem found is in the one :class:`~ces_xl.errors.InputError` raised."""
+    per metric matched by name, a ``Segment`` column found by name (or ``segment_column``), and
+    every other column carried. Every problem found is in the one
+    :class:`~ces_xl.errors.InputError` raised."""
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"activity must be a pandas DataFrame, not {type(frame).__name__}",
                          fix="pass a DataFrame with an ID column and one column per metric")
@@ -391,17 +443,21 @@ def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column
     if problems:
         raise InputError.gather(problems)
     id_values = frame.iloc[:, id_at].to_numpy(dtype=object)
-    keep = None
+    positions = np.arange(len(frame))
     id_blank = classify(id_values.reshape(-1, 1))[0].ravel()
     if id_blank.any():  # rows with nothing in them at all are not customers
-        empty = id_blank & np.asarray(frame.isna().all(axis=1))
-        if empty.any():
-            keep = np.flatnonzero(~empty)
-            frame = frame.iloc[keep]
-            id_values = id_values[keep]
+        positions = positions[~(id_blank & np.asarray(frame.isna().all(axis=1)))]
+    notes = []
+    totals = totals_rows(id_values[positions])
+    if len(totals):
+        notes.append(totals_note(positions[totals], id_values[positions[totals]], places))
+        positions = np.delete(positions, totals)
+    if len(positions) < len(frame):
+        frame = frame.iloc[positions]
+        id_values = id_values[positions]
     if len(frame) == 0:
         raise InputError("the activity table has no customer rows", fix="add one row per customer")
-    rows = keep if keep is not None else None
+    rows = positions
     ids = customer_ids(id_values, places, id_at, rows=rows, problems=problems)
     counts_by_metric = np.empty((len(metric_at), len(frame)))
     for i, c in enumerate(metric_at):
@@ -413,9 +469,13 @@ def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column
     else:
         segment_at = find_column(columns, "Segment", skip=[id_at, *metric_at])
     segments = None if segment_at is None else segment_values(frame.iloc[:, segment_at].to_numpy(dtype=object))
+    taken = {id_at, *metric_at}
+    shown = {str(columns[c]): frame.iloc[:, c].to_numpy(dtype=object, copy=True)
+             for c in range(len(columns)) if c not in taken}
     return Table(ids=ids, counts=np.ascontiguousarray(counts_by_metric.T), id_header=str(columns[id_at]),
                  metric_headers=[str(columns[c]) for c in metric_at], segments=segments,
-                 segment_header=None if segment_at is None else str(columns[segment_at]), rows=rows)
+                 segment_header=None if segment_at is None else str(columns[segment_at]), rows=rows,
+                 shown=shown, notes=notes)
 
 
 def _position(columns: list, name, what: str) -> int:
