@@ -70,8 +70,9 @@ def score(workbook: Path, output: Path | None, in_place: bool, quiet: bool) -> N
     count = len(result.scores)
     click.echo(f"Scored {count} customer{'s' if count != 1 else ''} ({result.method} method) -> {target}")
     width = max(len(str(b)) for b in result.bands["Band"])
+    span = max(len(str(r)) for r in result.bands["Range"])
     for row in result.bands.itertuples(index=False):
-        click.echo(f"  {row.Band:<{width}}  {row.Customers:>7}  ({row.Share:6.1%})")
+        click.echo(f"  {row.Band:<{width}}  {row.Range:<{span}}  {row.Customers:>7}  ({row.Share:6.1%})")
 
 
 @cli.command()

@@ -163,3 +163,18 @@ def test_a_carried_column_named_like_a_result_column_is_renamed(tmp_path):
     rows = [["Customer", "Visits", "Orders", "Band"], ["C-1", 1, 1, "gold"]]
     frame = ces_xl.score_workbook(book(tmp_path, rows), tmp_path / "out.xlsx").scores
     assert frame["Band"].tolist() == ["Very disengaged"] and frame["Band (Activity)"].tolist() == ["gold"]
+
+
+def test_bands_show_the_scores_they_really_hold(tmp_path):
+    # 40.7 lies between the typed 0-40 and 41-75: it is in the second band, whose range says so.
+    rows = [["Customer", "Visits"], ["C-1", 40.7], ["C-2", 40], ["C-3", 120]]
+    weights = [["Metric", "Weight"], ["Visits", 1]]
+    result = ces_xl.score_workbook(book(tmp_path, rows, weights=weights), tmp_path / "out.xlsx")
+    assert result.scores["Band"].tolist() == ["Somewhat engaged", "Very disengaged", "Very engaged"]
+    assert result.bands["Range"].tolist() == ["up to 40", "above 40 to 75", "above 75"]  # sum: no ends
+    index = ces_xl.score(pd.DataFrame({"ID": ["a"], "X": [1]}), ces_xl.Model([ces_xl.Metric("X", 1, target=2)]))
+    assert index.bands["Range"].tolist() == ["0 to 40", "above 40 to 75", "above 75 to 100"]
+    custom = ces_xl.Model([ces_xl.Metric("X", 1, target=2)], bands=[ces_xl.Band("All", 0, 100)])
+    assert ces_xl.score(pd.DataFrame({"ID": ["a"], "X": [1]}), custom).bands["Range"].tolist() == ["0 to 100"]
+    done = run_cli("score", book(tmp_path, rows, weights=weights, name="cli.xlsx"), "-o", tmp_path / "cli-out.xlsx")
+    assert "  Somewhat engaged  above 40 to 75        1  ( 33.3%)" in done.stdout.splitlines()

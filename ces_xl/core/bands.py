@@ -26,3 +26,23 @@ def band_index(scores, bands) -> np.ndarray:
 def band_labels(bands) -> np.ndarray:
     """The band labels and then NO_DATA, to index with :func:`band_index`."""
     return np.array([b.label for b in bands] + [NO_DATA], dtype=object)
+
+
+def effective_ranges(bands, method: str) -> list[str]:
+    """What each band really holds under :func:`assign_bands`' rule, in words: a band starts
+    just above the previous band's upper bound, whatever its own lower bound says (so 40.7 is in
+    a band typed as 41-75), the first band also takes every score below it, and the last every
+    score above it. Index scores lie in 0-100, so there the ends are 0 and 100."""
+    ranges = []
+    for i, band in enumerate(bands):
+        upper = f"{band.upper:g}"
+        if len(bands) == 1:
+            ranges.append("0 to 100" if method == "index" else "any score")
+        elif i == 0:
+            ranges.append(f"0 to {upper}" if method == "index" and band.upper >= 0 else f"up to {upper}")
+        elif i == len(bands) - 1:
+            below = f"{bands[i - 1].upper:g}"
+            ranges.append(f"above {below} to 100" if method == "index" and band.upper <= 100 else f"above {below}")
+        else:
+            ranges.append(f"above {bands[i - 1].upper:g} to {upper}")
+    return ranges

@@ -124,7 +124,7 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
 
     return ScoreResult(
         scores=out,
-        bands=band_summary(out, model.bands, index),
+        bands=band_summary(out, model.bands, index, method),
         segments=None if table.segments is None else segment_summary(out, table.segments, model.bands, index),
         stats=stats(out, model, method),
         model=model,

@@ -4,19 +4,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .bands import NO_DATA
+from .bands import NO_DATA, effective_ranges
 from .model import Model
 
 
-def band_summary(scores: pd.DataFrame, bands, band_index: np.ndarray) -> pd.DataFrame:
+def band_summary(scores: pd.DataFrame, bands, band_index: np.ndarray, method: str) -> pd.DataFrame:
+    """Per band, in the table's order: its From and To as typed, the scores it really holds
+    (``Range``, see :func:`~ces_xl.core.bands.effective_ranges`), customers and share."""
     counts: dict[str, int] = {}  # by label, as counting the Band column's values would give them
     for label, count in zip([b.label for b in bands] + [NO_DATA],
                             np.bincount(band_index, minlength=len(bands) + 1).tolist()):
         counts[label] = counts.get(label, 0) + count
-    rows = [(b.label, b.lower, b.upper, counts[b.label]) for b in bands]
+    rows = [(b.label, b.lower, b.upper, words, counts[b.label])
+            for b, words in zip(bands, effective_ranges(bands, method))]
     if counts[NO_DATA]:
-        rows.append((NO_DATA, np.nan, np.nan, counts[NO_DATA]))
-    table = pd.DataFrame(rows, columns=["Band", "From", "To", "Customers"])
+        rows.append((NO_DATA, np.nan, np.nan, "no data", counts[NO_DATA]))
+    table = pd.DataFrame(rows, columns=["Band", "From", "To", "Range", "Customers"])
     table["Share"] = table["Customers"] / len(scores)
     return table
 
