@@ -8,7 +8,8 @@ from . import pipeline
 from .contract import WorkbookInput, read_contract
 from .core.scoring import ScoreResult
 from .errors import InputError
-from .pipeline import Progress, default_output
+from .pipeline import Progress
+from .xlsx.atomic import default_output, resolve_output
 from .xlsx.reader import WorkbookRead, check_input_path, read_grids
 
 __all__ = ["default_output", "read_workbook", "score_workbook"]
@@ -20,11 +21,12 @@ def read_workbook(path: str | os.PathLike) -> WorkbookInput:
 
 
 def score_workbook(path: str | os.PathLike, output: str | os.PathLike | None = None, *,
-                   in_place: bool = False, progress: Progress | None = None) -> ScoreResult:
+                   in_place: bool = False, force: bool = False, progress: Progress | None = None) -> ScoreResult:
     """Score the workbook at ``path`` and write it with ``Scores`` and ``Summary`` sheets.
 
-    ``output`` defaults to ``<name>-scored.xlsx`` beside the input. The input is never changed
-    unless ``in_place=True``, and then only by an atomic replace. Everything is read and
+    ``output`` defaults to ``<name>-scored.xlsx`` beside the input; an existing output is
+    replaced only with ``force=True``. The input is never changed unless ``in_place=True``,
+    and then only by an atomic replace. Everything is read and
     validated before anything is written; on any error no output file is left behind.
     ``progress``: an optional ``progress(stage, percent)`` callback (stages ``reading``,
     ``scoring``, ``writing``, ``done``). Returns the :class:`~ces_xl.core.scoring.ScoreResult`
@@ -35,5 +37,5 @@ def score_workbook(path: str | os.PathLike, output: str | os.PathLike | None = N
                          where="progress", fix="pass a function, or leave it out")
     source = Path(path)
     check_input_path(source)
-    target = pipeline.resolve_output(source, output, in_place)
+    target = resolve_output(source, output, in_place, force)
     return pipeline.score_file(WorkbookRead(source), target, progress=progress)

@@ -40,12 +40,15 @@ def cli() -> None:
               help="Where to write the scored workbook. Default: WORKBOOK-scored.xlsx beside the input.")
 @click.option("--in-place", is_flag=True,
               help="Add the result sheets to WORKBOOK itself (replaced atomically; other sheets kept).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary (notes and errors still go to stderr).")
-def score(workbook: Path, output: Path | None, in_place: bool, quiet: bool) -> None:
+@click.option("-f", "--force", is_flag=True,
+              help="Replace OUT if it exists (columns you added to its Scores sheet are carried over).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bar and no summary: only the output path (notes and errors still go to stderr).")
+def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quiet: bool) -> None:
     """Score every customer in WORKBOOK and write Scores and Summary sheets.
 
-    The input is never modified unless --in-place is given. Re-running replaces earlier
-    Scores and Summary sheets.
+    The input is never modified unless --in-place is given. An existing output is replaced
+    only with --force. Re-running replaces earlier Scores and Summary sheets.
 
     \b
     Examples:
@@ -53,19 +56,22 @@ def score(workbook: Path, output: Path | None, in_place: bool, quiet: bool) -> N
       ces-xl score activity.xlsx -o out.xlsx
       ces-xl score activity.xlsx --in-place
     """
-    from .xlsx.reader import WorkbookRead
+    from .xlsx.atomic import resolve_output
+    from .xlsx.reader import WorkbookRead, check_input_path
 
-    # Start reading first: python-calamine parses on another thread while pandas and the
+    check_input_path(workbook)
+    target = resolve_output(workbook, output, in_place, force)
+    # Start reading now: python-calamine parses on another thread while pandas and the
     # scoring code import (a quarter of a second that would otherwise come before the read).
     reading = WorkbookRead(workbook)
-    from .pipeline import resolve_output, score_file
+    from .pipeline import score_file
 
-    target = resolve_output(workbook, output, in_place)
     with ProgressBar(enabled=not quiet) as bar:
         result = score_file(reading, target, progress=bar.update)
     for note in result.notes:
         click.echo(f"ces-xl: note: {note}", err=True)
     if quiet:
+        click.echo(str(target))
         return
     count = len(result.scores)
     click.echo(f"Scored {count} customer{'s' if count != 1 else ''} ({result.method} method) -> {target}")

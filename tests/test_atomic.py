@@ -53,14 +53,14 @@ def test_killed_runs_never_leave_a_corrupt_output(tmp_path, seed):
     duration = full_run_seconds(source, tmp_path / "timing.xlsx")
     rng = random.Random(seed)
     for _ in range(4):
-        process = start(str(source), "-o", str(out))
+        process = start(str(source), "-o", str(out), "--force")
         time.sleep(rng.uniform(0.05, duration))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
         assert sha(source) == before
         if out.exists():  # only ever the complete result of some earlier run
             assert is_complete_scored_book(out, 6000)
-    assert start(str(source), "-o", str(out)).wait(timeout=300) == 0
+    assert start(str(source), "-o", str(out), "--force").wait(timeout=300) == 0
     assert is_complete_scored_book(out, 6000)
 
 

@@ -44,7 +44,23 @@ def test_summary_on_stdout_and_notes_on_stderr(tmp_path):
     assert done.stderr.strip() == ("ces-xl: note: weights sum to 4, not 1 or 100; they are used as "
                                    "proportions of their total")
     quiet = run_cli("score", source, "-q", "-o", tmp_path / "q.xlsx")
-    assert quiet.returncode == 0 and quiet.stdout == ""
+    assert quiet.returncode == 0 and quiet.stdout == f"{tmp_path / 'q.xlsx'}\n"  # only the output path
+
+
+def test_an_existing_output_is_replaced_only_with_force(tmp_path):
+    source = make_workbook(tmp_path / "b.xlsx", SEED_001)
+    assert run_cli("score", source).returncode == 0
+    out = tmp_path / "b-scored.xlsx"
+    before = out.read_bytes()
+    again = run_cli("score", source)
+    assert again.returncode == 4 and again.stdout == ""
+    assert again.stderr == (f"ces-xl: error: {out}: the output file exists; pass --force to replace it (columns "
+                            "you added to its Scores sheet are kept), or choose another output path\n")
+    assert out.read_bytes() == before
+    forced = run_cli("score", source, "--force", "-q")
+    assert forced.returncode == 0 and forced.stdout == f"{out}\n"
+    # --in-place needs no --force: replacing the input is what it asks for.
+    assert run_cli("score", source, "--in-place", "-q").returncode == 0
 
 
 def test_addin_build_and_install_commands(tmp_path):

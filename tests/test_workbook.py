@@ -226,7 +226,7 @@ def test_failed_write_leaves_the_target_as_it_was(tmp_path, monkeypatch):
 
     monkeypatch.setattr("ces_xl.pipeline.write_results", explode)
     with pytest.raises(OSError):
-        ces_xl.score_workbook(source, target)
+        ces_xl.score_workbook(source, target, force=True)
     assert target.read_bytes() == b"previous results"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx", "out.xlsx"]
 

@@ -1,4 +1,5 @@
-"""Write a file so that it is either wholly there or not changed at all."""
+"""Output files: where a scored workbook goes (checked before any work), and writing a file so
+that it is either wholly there or not changed at all."""
 from __future__ import annotations
 
 import contextlib
@@ -7,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import FileError
+from ..errors import FileError, InputError
 
 
 def check_output_path(path: Path) -> None:
@@ -51,3 +52,38 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def default_output(path: str | os.PathLike) -> Path:
+    """``book.xlsx`` -> ``book-scored.xlsx`` in the same folder."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}-scored{path.suffix}")
+
+
+def resolve_output(source: Path, output, in_place: bool, force: bool = False) -> Path:
+    """Where the scored copy of ``source`` goes, refused with the fix when it cannot be
+    written: both ``output`` and ``in_place``, an output that exists (unless ``force``), a
+    workbook open in Excel, the input itself, another extension, a folder that does not exist
+    or cannot be written."""
+    if in_place and output is not None:
+        raise InputError("both an output path and in-place were asked for", where="--in-place",
+                         fix="give either -o/--output or --in-place, not both")
+    target = source if in_place else Path(output) if output is not None else default_output(source)
+    # Excel's owner file while the workbook is open (in place, the target is the input).
+    if target.with_name("~$" + target.name).exists():
+        raise FileError("the workbook is open in Excel (its lock file ~$" + target.name + " is there)",
+                        where=str(target), fix="close it in Excel (or use the CES > Score workbook button "
+                                               "there), then run again")
+    if not in_place and target.exists() and os.path.samefile(target, source):
+        raise FileError("the output would overwrite the input", where=str(target),
+                        fix="choose another output path, or pass --in-place to update the input")
+    check_output_path(target)
+    if not in_place and not force and target.exists():
+        raise FileError("the output file exists", where=str(target),
+                        fix="pass --force to replace it (columns you added to its Scores sheet are kept), "
+                            "or choose another output path")
+    wants_macros = source.suffix.lower() == ".xlsm"
+    if target.suffix.lower() != source.suffix.lower():
+        raise InputError(f"the output must be {'an .xlsm' if wants_macros else 'an .xlsx'} file like the input",
+                         where=str(target), fix=f"end the output name with {source.suffix.lower()}")
+    return target
