@@ -149,12 +149,16 @@ def _add_chart(ws, spec) -> None:
     block = spec.block
     columns = list(block.frame.columns)
     first, last = block.header_row + 1, block.bottom + 1
-    col = block.left + columns.index(spec.values) + 1
     cat = block.left + columns.index(spec.categories) + 1
     anchor = ws.range((spec.anchor[0] + 1, spec.anchor[1] + 1))
     chart = ws.charts.add(left=anchor.left, top=anchor.top, width=420, height=210)
-    chart.chart_type = "bar_clustered"
-    chart.set_source_data(ws.range((first, col), (last, col)))
+    chart.chart_type = "column_stacked_100" if spec.stacked else "column_clustered"
+    cols = [block.left + columns.index(name) + 1 for name in spec.series]
+    if cols == list(range(cols[0], cols[0] + len(cols))):  # the series side by side: one range
+        source = ws.range((first, cols[0]), (last, cols[-1]))
+    else:
+        source = ws.range((first, cols[0]), (last, cols[0]))
+    chart.set_source_data(source)
     _optional(lambda: chart.set_x_axis_values(ws.range((first + 1, cat), (last, cat))))
 
 

@@ -49,12 +49,22 @@ class Block:
 
 
 @dataclass
-class BarChart:
+class Chart:
+    """A native column chart over a block: one series per column of ``series``.
+
+    ``colors``: one fill per series (RRGGBB); or, for a single series, ``point_colors`` fills
+    its columns one by one (the band chart: each band in its colour). ``stacked``: the series
+    are stacked to 100% (shares)."""
+
     title: str
-    block: Block            # the categories and values come from this block
-    categories: str         # column of ``block`` with the labels
-    values: str             # column of ``block`` with the numbers
+    block: Block             # the categories and values come from this block
+    categories: str          # column of ``block`` with the labels
+    series: list[str]        # columns of ``block`` with the numbers
     anchor: tuple[int, int]  # 0-based (row, column) of the chart's top-left corner
+    colors: list[str] = field(default_factory=list)
+    point_colors: list[str] = field(default_factory=list)
+    stacked: bool = False
+    value_title: str = ""
 
 
 @dataclass
@@ -62,7 +72,7 @@ class ResultSheet:
     name: str
     blocks: list[Block]
     band_colors: dict[str, str]
-    charts: list[BarChart] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
     title: str | None = None                 # large title in A1
     freeze: tuple[int, int] | None = None    # 0-based (row, column) of the first unfrozen cell
     widths: dict[int, float] = field(default_factory=dict)
@@ -145,18 +155,41 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
                   {"From": NUMBER, "To": NUMBER, "Customers": "0", "Share": "0.0%"},
                   title="Customers by band", band_column="Band")
     blocks.append(bands)
+    charts = [Chart("Customers by band", bands, "Band", ["Customers"], anchor=(2, 8), value_title="Customers",
+                    point_colors=[colors.get(label, _GREY) for label in result.bands["Band"]])]
     if result.segments is not None:
-        formats = {c: "0" for c in result.segments.columns if c not in ("Segment", "Mean score", "Median score")}
+        segments = _with_shares(result.segments, result.bands["Band"].tolist())
+        formats = {c: "0.0%" if c.endswith(SHARE_SUFFIX) else "0" for c in segments.columns
+                   if c not in ("Segment", "Mean score", "Median score")}
         formats |= {"Mean score": "0.0", "Median score": "0.0"}
-        blocks.append(Block(blocks[-1].bottom + 2, 0, result.segments, formats, title="By segment"))
+        by_segment = Block(blocks[-1].bottom + 2, 0, segments, formats, title="By segment")
+        blocks.append(by_segment)
+        counted = [label for label in result.bands["Band"] if label in segments.columns]
+        charts.append(Chart("Band mix by segment", by_segment, "Segment", counted, anchor=(18, 8), stacked=True,
+                            colors=[colors.get(label, _GREY) for label in counted], value_title="Share of customers"))
     blocks.append(Block(blocks[-1].bottom + 2, 0, _model_table(result),
                         {"Weight": "0.0##", "Share of weight": "0.0%", "Target": NUMBER}, title="Model"))
     if result.notes:
         blocks.append(Block(blocks[-1].bottom + 2, 0, pd.DataFrame({"Note": result.notes}), title="Notes"))
-    chart = BarChart("Customers by band", bands, "Band", "Customers", anchor=(2, 8))
-    widths = {0: 30, 1: 16, 2: 14, 3: 14, 4: 16, 5: 12, 6: 40}
-    return ResultSheet(SUMMARY, blocks, colors, charts=[chart],
-                       title=SUMMARY_TITLE, widths=widths)
+    # The charts stand right of the widest table (the notes may run under them).
+    right = max(b.left + len(b.frame.columns) for b in blocks if list(b.frame.columns) != ["Note"]) + 1
+    for chart in charts:
+        chart.anchor = (chart.anchor[0], right)
+    return ResultSheet(SUMMARY, blocks, colors, charts=charts, title=SUMMARY_TITLE, widths=_block_widths(blocks))
+
+
+SHARE_SUFFIX = " (share)"
+
+
+def _with_shares(segments: pd.DataFrame, labels: list[str]) -> pd.DataFrame:
+    """The per-segment table with each band's share of the segment after the counts."""
+    out = segments.copy()
+    total = segments["Customers"].to_numpy(dtype=float)
+    for label in labels:
+        if label in segments.columns:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f"{label}{SHARE_SUFFIX}"] = np.where(total > 0, segments[label].to_numpy() / total, 0.0)
+    return out
 
 
 def _model_table(result: ScoreResult) -> pd.DataFrame:
@@ -174,8 +207,19 @@ def _model_table(result: ScoreResult) -> pd.DataFrame:
     })
 
 
-def _widths(frame: pd.DataFrame) -> dict[int, float]:
-    """Column widths from the header and the first 200 values (numbers as shown, one decimal)."""
+def _block_widths(blocks: list[Block], notes_width: float = 90) -> dict[int, float]:
+    """Each column as wide as the widest header or value any block puts in it (titles may run
+    over; a lone column of notes is capped and wraps nothing: it is the last block)."""
+    widths: dict[int, float] = {}
+    for block in blocks:
+        for j, width in _widths(block.frame, cap=notes_width if list(block.frame.columns) == ["Note"] else 48).items():
+            widths[block.left + j] = max(widths.get(block.left + j, 0), width)
+    return widths
+
+
+def _widths(frame: pd.DataFrame, cap: float = 48) -> dict[int, float]:
+    """Column widths from the header and the first 200 values (numbers as shown, one decimal),
+    with room for a table's filter button beside the header."""
     widths = {}
     sample = frame.head(200)
     for i, (c, column) in enumerate(sample.items()):
@@ -187,7 +231,7 @@ def _widths(frame: pd.DataFrame) -> dict[int, float]:
                 longest = max(longest, *(len(f"{v:.1f}") for v in (finite.max(), finite.min())))
         elif len(column):
             longest = max(longest, max(len(_shown(v)) for v in column.tolist()))
-        widths[i] = float(min(max(longest + 3, 9), 48))
+        widths[i] = float(min(max(longest + 3, len(str(c)) + 5, 9), max(cap, len(str(c)) + 5)))
     return widths
 
 

@@ -95,7 +95,7 @@ def test_scores_sheet_layout(tmp_path):
     assert len(rules) == 4  # three bands and "No data"
     assert ws.column_dimensions["A"].width > 8
     summary = book["Summary"]
-    assert len(summary._charts) == 1
+    assert len(summary._charts) == 2
     texts = {c.value for row in summary.iter_rows() for c in row if isinstance(c.value, str)}
     assert {"Customers by band", "By segment", "Model", "Very engaged", "Enterprise"} <= texts
 
@@ -333,3 +333,31 @@ def test_an_error_value_in_an_offset_table_is_named_by_its_cell(tmp_path):
     assert done.returncode == 1
     # The second customer is on row 5 (header on 3), Email Click in column E.
     assert "Activity!E5: the count is the Excel error #DIV/0!" in done.stderr
+
+
+def test_summary_charts_show_bands_in_their_colours_and_order(tmp_path):
+    """The band chart: one column per band, in the band table's order, each in its band's colour
+    (red through yellow to green); the segment chart: the band mix of each segment, stacked to
+    100%, one series per band in the same colours."""
+    import re
+    import zipfile
+
+    out = tmp_path / "scored.xlsx"
+    ces_xl.score_workbook(TEMPLATE, out)
+    with zipfile.ZipFile(out) as package:
+        charts = sorted(n for n in package.namelist() if n.startswith("xl/charts/chart"))
+        bands_xml, segments_xml = (package.read(n).decode() for n in charts[-2:])
+    assert '<c:barDir val="col"/>' in bands_xml and '<c:grouping val="clustered"/>' in bands_xml
+    points = re.findall(r'<c:dPt><c:idx val="(\d)"/>.*?<a:srgbClr val="(\w{6})"/>', bands_xml)
+    assert points == [("0", "F8696B"), ("1", "FFEB84"), ("2", "63BE7B")]  # Excel's red, yellow, green
+    assert "Summary'!$E$" in bands_xml  # the Customers column of the band table
+    assert '<c:grouping val="percentStacked"/>' in segments_xml
+    assert re.findall(r'<c:ser>.*?<a:srgbClr val="(\w{6})"/>', segments_xml) == ["F8696B", "FFEB84", "63BE7B"]
+    segments = ces_xl.score_workbook(TEMPLATE, tmp_path / "again.xlsx").segments
+    shares = openpyxl.load_workbook(out)["Summary"]
+    header_row = next(r for r in shares.iter_rows() if r[0].value == "Segment")
+    names = [c.value for c in header_row]
+    assert names[-3:] == [f"{b} (share)" for b in ("Very disengaged", "Somewhat engaged", "Very engaged")]
+    first = shares[header_row[0].row + 1]
+    by_hand = segments.iloc[0]
+    assert first[names.index("Very engaged (share)")].value == pytest.approx(by_hand["Very engaged"] / by_hand["Customers"])

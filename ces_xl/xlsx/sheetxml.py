@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .a1 import column_letter
-from ..layout import BarChart, Block, ResultSheet, plain_value
+from ..layout import Block, Chart, ResultSheet, plain_value
 from .package import DOC_REL
 from .styles import MAIN_NS, CellStyle, StyleSheet
 
@@ -112,7 +112,7 @@ def table_xml(table_id: int, name: str, block: Block) -> bytes:
             'showRowStripes="1" showColumnStripes="0"/></table>').encode("utf-8")
 
 
-def drawing_xml(charts: list[BarChart], rel_ids: list[str]) -> bytes:
+def drawing_xml(charts: list[Chart], rel_ids: list[str]) -> bytes:
     """A drawing part placing each chart at its anchor cell (15 x 7.5 cm, as before)."""
     anchors = []
     for n, (chart, rid) in enumerate(zip(charts, rel_ids), start=1):
@@ -131,38 +131,56 @@ def drawing_xml(charts: list[BarChart], rel_ids: list[str]) -> bytes:
             f'xmlns:r="{DOC_REL}">{"".join(anchors)}</xdr:wsDr>').encode("utf-8")
 
 
-def chart_xml(sheet_name: str, chart: BarChart) -> bytes:
-    """A horizontal bar chart of one column of a block against its label column."""
+def chart_xml(sheet_name: str, chart: Chart) -> bytes:
+    """A column chart of some columns of a block against its label column, in the block's
+    order: each series (or, for one series, each column) in its given colour; stacked to 100%
+    when the chart says so."""
     block = chart.block
     columns = list(block.frame.columns)
     first, last = block.header_row + 2, block.bottom + 1  # 1-based data rows
-    sheet = "'" + sheet_name.replace("'", "''") + "'"
+    sheet = escape("'" + sheet_name.replace("'", "''") + "'")
     cat = column_letter(block.left + columns.index(chart.categories))
-    val = column_letter(block.left + columns.index(chart.values))
 
     def title(text: str) -> str:
         return (f'<c:title><c:tx><c:rich><a:bodyPr/><a:p><a:pPr><a:defRPr/></a:pPr><a:r><a:t>{escape(text)}</a:t>'
                 '</a:r></a:p></c:rich></c:tx><c:overlay val="0"/></c:title>')
 
+    def fill(color: str) -> str:
+        return f'<c:spPr><a:solidFill><a:srgbClr val="{color}"/></a:solidFill></c:spPr>'
+
+    series = []
+    for i, name in enumerate(chart.series):
+        val = column_letter(block.left + columns.index(name))
+        color = fill(chart.colors[i]) if i < len(chart.colors) else ""
+        points = "".join(f'<c:dPt><c:idx val="{j}"/><c:invertIfNegative val="0"/><c:bubble3D val="0"/>{fill(c)}'
+                         "</c:dPt>" for j, c in enumerate(chart.point_colors)) if len(chart.series) == 1 else ""
+        series.append(
+            f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
+            f'<c:tx><c:strRef><c:f>{sheet}!${val}${first - 1}</c:f></c:strRef></c:tx>{color}'
+            f'<c:invertIfNegative val="0"/>{points}<c:cat><c:strRef><c:f>{sheet}!${cat}${first}:${cat}${last}</c:f>'
+            f'</c:strRef></c:cat><c:val><c:numRef><c:f>{sheet}!${val}${first}:${val}${last}</c:f>'
+            '</c:numRef></c:val></c:ser>')
+    grouping = "percentStacked" if chart.stacked else "clustered"
+    overlap = '<c:overlap val="100"/>' if chart.stacked else ""
+    legend = '<c:legend><c:legendPos val="r"/><c:overlay val="0"/></c:legend>' if len(chart.series) > 1 else ""
+    number = "0%" if chart.stacked else "General"
     return (
         f'{XML_HEAD}<c:chartSpace xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
         'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
         f'xmlns:r="{DOC_REL}"><c:roundedCorners val="0"/><c:chart>{title(chart.title)}'
-        '<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/><c:barChart><c:barDir val="bar"/>'
-        '<c:grouping val="clustered"/><c:varyColors val="0"/><c:ser><c:idx val="0"/><c:order val="0"/>'
-        f'<c:tx><c:strRef><c:f>{escape(sheet)}!${val}${first - 1}</c:f></c:strRef></c:tx>'
-        f'<c:invertIfNegative val="0"/><c:cat><c:strRef><c:f>{escape(sheet)}!${cat}${first}:${cat}${last}</c:f>'
-        f'</c:strRef></c:cat><c:val><c:numRef><c:f>{escape(sheet)}!${val}${first}:${val}${last}</c:f>'
-        '</c:numRef></c:val></c:ser><c:gapWidth val="150"/><c:axId val="10"/><c:axId val="100"/></c:barChart>'
+        '<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/><c:barChart><c:barDir val="col"/>'
+        f'<c:grouping val="{grouping}"/><c:varyColors val="0"/>{"".join(series)}'
+        f'<c:gapWidth val="80"/>{overlap}<c:axId val="10"/><c:axId val="100"/></c:barChart>'
         '<c:catAx><c:axId val="10"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        '<c:axPos val="l"/><c:numFmt formatCode="General" sourceLinked="0"/><c:majorTickMark val="none"/>'
+        '<c:axPos val="b"/><c:numFmt formatCode="General" sourceLinked="0"/><c:majorTickMark val="none"/>'
         '<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/><c:crossAx val="100"/><c:crosses val="autoZero"/>'
         '<c:auto val="1"/><c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
         '<c:valAx><c:axId val="100"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        f'<c:axPos val="b"/><c:majorGridlines/>{title(chart.values)}<c:numFmt formatCode="General" sourceLinked="1"/>'
+        f'<c:axPos val="l"/><c:majorGridlines/>{title(chart.value_title) if chart.value_title else ""}'
+        f'<c:numFmt formatCode="{number}" sourceLinked="0"/>'
         '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
         '<c:crossAx val="10"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx></c:plotArea>'
-        '<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>').encode("utf-8")
+        f'{legend}<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>').encode("utf-8")
 
 
 # --- cells ---------------------------------------------------------------------------------
