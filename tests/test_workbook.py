@@ -361,3 +361,14 @@ def test_summary_charts_show_bands_in_their_colours_and_order(tmp_path):
     first = shares[header_row[0].row + 1]
     by_hand = segments.iloc[0]
     assert first[names.index("Very engaged (share)")].value == pytest.approx(by_hand["Very engaged"] / by_hand["Customers"])
+
+
+def test_result_sheets_print_one_page_wide_in_landscape(tmp_path):
+    out = tmp_path / "scored.xlsx"
+    ces_xl.score_workbook(TEMPLATE, out)
+    book = openpyxl.load_workbook(out)
+    for name in ("Scores", "Summary"):
+        ws = book[name]
+        assert ws.page_setup.orientation == "landscape", name
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1, name
+        assert ws.page_setup.fitToHeight == 0, name  # as many pages down as it takes

@@ -67,6 +67,8 @@ def worksheet_chunks(spec: ResultSheet, styles: StyleSheet, links: SheetLinks,
     """The worksheet part of ``spec``, as UTF-8 chunks (produced as they are consumed)."""
     last_row, last_col = _extent(spec)
     head = [XML_HEAD, f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{DOC_REL}">',
+            # Printed one page wide (as many pages down as it takes).
+            '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
             f'<dimension ref="A1:{column_letter(last_col)}{last_row + 1}"/>',
             f'<sheetViews><sheetView workbookViewId="0">{_pane(spec.freeze)}</sheetView></sheetViews>',
             '<sheetFormatPr defaultRowHeight="15"/>']
@@ -90,7 +92,8 @@ def _chain_chunks(*parts) -> Iterator[bytes]:
 
 def _sheet_tail(spec: ResultSheet, styles: StyleSheet, links: SheetLinks) -> Iterator[bytes]:
     tail = ["</sheetData>", _conditional_formats(spec, styles),
-            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>']
+            '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>',
+            '<pageSetup orientation="landscape" fitToWidth="1" fitToHeight="0"/>']
     if links.drawing:
         tail.append(f'<drawing r:id="{links.drawing}"/>')
     if links.tables:
