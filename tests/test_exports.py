@@ -178,3 +178,14 @@ def test_bands_show_the_scores_they_really_hold(tmp_path):
     assert ces_xl.score(pd.DataFrame({"ID": ["a"], "X": [1]}), custom).bands["Range"].tolist() == ["0 to 100"]
     done = run_cli("score", book(tmp_path, rows, weights=weights, name="cli.xlsx"), "-o", tmp_path / "cli-out.xlsx")
     assert "  Somewhat engaged  above 40 to 75        1  ( 33.3%)" in done.stdout.splitlines()
+
+
+def test_a_totals_row_labelled_beside_an_empty_id_is_left_out(tmp_path):
+    rows = [["Account Name", "Account ID", "Visits", "Orders"], ["Acme", "A-1", 3, 1], ["Grand Total", None, 3, 1]]
+    result = ces_xl.score_workbook(book(tmp_path, rows, [["ID column", "Account ID"]]), tmp_path / "out.xlsx")
+    assert scores(result) == {"A-1": 7.0}
+    assert "1 totals row left out, not scored as customers: row 3 ('Grand Total')" in result.notes
+    # A blank ID beside something that is not a total is still a problem.
+    rows[2][0] = "Globex"
+    with pytest.raises(ces_xl.InputError, match="the customer ID is blank"):
+        ces_xl.score_workbook(book(tmp_path, rows, [["ID column", "Account ID"]], name="b.xlsx"), tmp_path / "b-out.xlsx")

@@ -98,9 +98,9 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
     rows = keep + h + 1  # the grid row of each customer
     if len(keep) < len(table):  # rows left blank between customers
         table, blank, types = table[keep], blank[keep], types[keep]
-    totals = rules.totals_rows(table[:, first])
+    totals = rules.totals_rows(table[:, first], table, blank[:, first])
     if len(totals):
-        notes.append(rules.totals_note(rows[totals], table[totals, first], places))
+        notes.append(rules.totals_note(rows[totals], rules.total_labels(table[totals], first), places))
         others = np.setdiff1d(np.arange(len(table)), totals)
         table, blank, types, rows = table[others], blank[others], types[others], rows[others]
     if not len(table):

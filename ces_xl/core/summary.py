@@ -92,8 +92,9 @@ def stats(scores: pd.DataFrame, model: Model, method: str) -> dict[str, object]:
         "Method": method,
         "Missing values": model.missing,
         "Period": model.period,
-        "Mean score": float(s.mean()) if len(s) else None,
-        "Median score": float(s.median()) if len(s) else None,
+        # Rounded as the scores are (9 decimals): an average should not show float noise.
+        "Mean score": round(float(s.mean()), 9) if len(s) else None,
+        "Median score": round(float(s.median()), 9) if len(s) else None,
         "Lowest score": float(s.min()) if len(s) else None,
         "Highest score": float(s.max()) if len(s) else None,
     }

@@ -120,16 +120,32 @@ def is_total_label(value: object) -> bool:
     return isinstance(value, str) and TOTAL_LABEL.fullmatch(value) is not None
 
 
-def totals_rows(ids: np.ndarray) -> np.ndarray:
-    """Positions of the rows whose ID is a totals label."""
-    text = [i for i, v in enumerate(ids.tolist()) if type(v) is str and len(v) < 20 and is_total_label(v)]
-    return np.array(text, dtype=np.intp)
+def totals_rows(ids: np.ndarray, rows: np.ndarray | None = None, blank_ids: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the totals rows: those whose ID is a totals label, and, given the whole
+    ``rows`` and where the IDs are blank, those with no ID whose first value is such a label
+    (a ``Grand Total`` typed in the name column beside an empty ID cell)."""
+    found = [i for i, v in enumerate(ids.tolist()) if type(v) is str and len(v) < 20 and is_total_label(v)]
+    if rows is not None and blank_ids is not None and blank_ids.any():
+        for i in np.flatnonzero(blank_ids).tolist():
+            first = next((v for v in rows[i].tolist() if not is_blank(v)), None)
+            if is_total_label(first):
+                found.append(i)
+    return np.array(sorted(found), dtype=np.intp)
 
 
-def totals_note(rows: Sequence[int], ids: np.ndarray, places: Places) -> str:
-    shown = ", ".join(f"{places.row_name(int(r))} ({str(ids[i]).strip()!r})" for i, r in enumerate(rows[:10]))
+def total_labels(rows: np.ndarray, id_at: int) -> list[str]:
+    """The label that makes each totals row one: its ID, or its first value when the ID is blank."""
+    labels = []
+    for row in rows.tolist():
+        label = row[id_at] if is_total_label(row[id_at]) else next((v for v in row if is_total_label(v)), "")
+        labels.append(str(label).strip())
+    return labels
+
+
+def totals_note(rows: Sequence[int], labels: Sequence[str], places: Places) -> str:
+    shown = ", ".join(f"{places.row_name(int(r))} ({label!r})" for r, label in zip(rows[:10], labels))
     more = f" and {len(rows) - 10} more" if len(rows) > 10 else ""
-    return (f"{len(rows)} totals row{'s' * (len(rows) > 1)} left out, not scored as customers: {shown}{more}")
+    return f"{len(rows)} totals row{'s' * (len(rows) > 1)} left out, not scored as customers: {shown}{more}"
 
 
 def mark_blanks(table: np.ndarray, blank: np.ndarray, types: np.ndarray, markers: Sequence[str]) -> None:
@@ -450,7 +466,7 @@ def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column
     notes = []
     totals = totals_rows(id_values[positions])
     if len(totals):
-        notes.append(totals_note(positions[totals], id_values[positions[totals]], places))
+        notes.append(totals_note(positions[totals], [str(v).strip() for v in id_values[positions[totals]]], places))
         positions = np.delete(positions, totals)
     if len(positions) < len(frame):
         frame = frame.iloc[positions]
