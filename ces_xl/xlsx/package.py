@@ -4,20 +4,32 @@
 chosen parts are new and every other part is copied *raw*: its compressed bytes, CRC and sizes
 go across unchanged, so a 500 MB Activity sheet costs a file copy, not an inflate and deflate,
 and comes out byte for byte the same.
+
+Every byte taken from the input is checked: parts are read through :func:`member_chunks`, which
+checks the local header, the compression method, the deflate stream, the size and the CRC-32,
+and :meth:`PackageCopy.copy_raw` inflates what it copies to check the same (unless the part was
+checked already in this run, see :func:`note_checked`). A damaged part is an
+:class:`~ces_xl.errors.InputError` that names it, never a ``BadZipFile`` or ``zlib.error``.
 """
 from __future__ import annotations
 
+import errno
+import io
+import os
 import posixpath
 import queue
 import re
 import struct
 import threading
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterable, Iterator
 
 from defusedxml import ElementTree
+
+from ..errors import InputError
 
 try:  # Intel's ISA-L deflate: at its level 1, 4x zlib's fastest level, and smaller output
     from isal import isal_zlib as _isal_zlib
@@ -43,6 +55,232 @@ CONTENT_TYPES = {
 }
 CONTENT_TYPES_PART = "[Content_Types].xml"
 RELS_CONTENT_TYPE = "application/vnd.openxmlformats-package.relationships+xml"
+REPAIR_FIX = "open it in Excel and save it again as .xlsx"
+CHUNK = 8 << 20  # inflated bytes handed on at a time
+_READ = 1 << 18  # compressed bytes read at a time
+_METHOD_NAMES = {1: "Shrink", 6: "Implode", 9: "Deflate64", 12: "bzip2", 14: "LZMA", 93: "Zstandard", 95: "XZ",
+                 98: "PPMd", 99: "AES encryption"}
+
+
+# --- damage ------------------------------------------------------------------------------------
+
+def damaged(path: Path | str, part: str, reason: str) -> InputError:
+    """The error for a part of the package that cannot be trusted."""
+    label = part if part and part.isprintable() and part.strip() == part and " " not in part else repr(part)
+    return InputError(f"part {label} is damaged ({reason})", where=str(path), fix=REPAIR_FIX)
+
+
+def not_a_workbook(path: Path | str, detail: object = None) -> InputError:
+    what = f" ({detail})" if detail else " (it is damaged or of another type)"
+    return InputError(f"the file is not a valid Excel workbook{what}", where=str(path),
+                      fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
+
+
+def open_zip(path: Path) -> zipfile.ZipFile:
+    """``zipfile.ZipFile(path)``, with a damaged zip directory as an InputError."""
+    try:
+        return zipfile.ZipFile(path)
+    except OSError as exc:
+        if exc.errno in (None, errno.EINVAL):  # a seek before the start: offsets that lie
+            raise not_a_workbook(path, exc) from None
+        raise
+    except (zipfile.BadZipFile, ValueError, EOFError, NotImplementedError, RuntimeError, struct.error,
+            IndexError, OverflowError, UnicodeError, KeyError) as exc:
+        raise not_a_workbook(path, f"{type(exc).__name__}: {exc}" if not isinstance(exc, zipfile.BadZipFile)
+                             else exc) from None
+
+
+def parse_xml(path: Path | str, part: str, data: bytes):
+    """A part's XML (defusedxml: no entities), with malformed XML as an InputError naming it."""
+    try:
+        return ElementTree.fromstring(data)
+    except ElementTree.ParseError as exc:
+        raise damaged(path, part, f"not well-formed XML: {exc}") from None
+    except LookupError as exc:  # encoding="bogus"
+        raise damaged(path, part, f"its XML declares an unknown encoding: {exc}") from None
+    except ValueError as exc:  # defusedxml's refusals (entities, DTDs), encodings expat cannot take
+        raise damaged(path, part, f"its XML cannot be read: {type(exc).__name__}: {exc}") from None
+
+
+def decode_text(path: Path | str, part: str, data: bytes) -> str:
+    """A part's XML as text (edited as text, so it must be UTF-8 as Excel writes it)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise damaged(path, part, f"it is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+
+
+class _Check:
+    """Inflates a member's compressed bytes as they come and checks the stream, its size and
+    its CRC-32 against the zip directory."""
+
+    def __init__(self, path: Path | str, info: zipfile.ZipInfo):
+        self.path, self.info = path, info
+        if info.flag_bits & 0x41:
+            raise damaged(path, info.filename, "it is encrypted")
+        if info.flag_bits & 0x20:
+            raise damaged(path, info.filename, "it uses zip patch data")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            name = _METHOD_NAMES.get(info.compress_type)
+            raise damaged(path, info.filename, f"compression method {info.compress_type}"
+                                               f"{f' ({name})' if name else ''} is not one Excel writes")
+        self._inflate = None
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            self._inflate = (_isal_zlib or zlib).decompressobj(-15)
+        self.crc = 0
+        self.size = 0
+
+    def feed(self, data: bytes, limit: int = CHUNK) -> Iterator[bytes]:
+        """The inflated bytes of ``data``, in pieces of at most ``limit`` (memory stays flat
+        however well a part compresses)."""
+        if self._inflate is None:
+            if data:
+                yield from self._count(data)
+            return
+        try:
+            while data:
+                out = self._inflate.decompress(data, limit)
+                data = self._inflate.unconsumed_tail
+                if out:
+                    yield from self._count(out)
+                if self._inflate.eof:
+                    break
+        except Exception as exc:  # zlib.error, isal's IsalError: the deflate stream is corrupt
+            raise damaged(self.path, self.info.filename, f"its compressed data is corrupt: {exc}") from None
+
+    def _count(self, out: bytes) -> Iterator[bytes]:
+        self.size += len(out)
+        if self.size > self.info.file_size:
+            raise damaged(self.path, self.info.filename,
+                          f"it inflates to more than the {self.info.file_size:,} bytes its directory entry says")
+        self.crc = (_isal_zlib or zlib).crc32(out, self.crc)
+        yield out
+
+    def finish(self) -> None:
+        if self._inflate is not None and not self._inflate.eof:
+            raise damaged(self.path, self.info.filename, "its compressed data ends early")
+        if self.size != self.info.file_size:
+            raise damaged(self.path, self.info.filename, f"it inflates to {self.size:,} bytes, not the "
+                                                         f"{self.info.file_size:,} its directory entry says")
+        if self.crc != self.info.CRC:
+            raise damaged(self.path, self.info.filename, "bad CRC-32")
+
+
+def _data_offset(handle: BinaryIO, info: zipfile.ZipInfo, path: Path | str) -> int:
+    """Where a member's compressed bytes start, after its local header is checked (as zipfile
+    checks it: the signature and the name)."""
+    if info.header_offset < 0:
+        raise damaged(path, info.filename, "its directory entry points before the start of the file")
+    handle.seek(info.header_offset)
+    header = handle.read(30)
+    if len(header) < 30:
+        raise damaged(path, info.filename, "the file ends inside it (truncated)")
+    if header[:4] != b"PK\x03\x04":
+        raise damaged(path, info.filename, "bad local header")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    name = handle.read(name_len)
+    flags = struct.unpack("<H", header[6:8])[0]
+    try:
+        local = name.decode("utf-8" if flags & 0x800 else "cp437")
+    except UnicodeDecodeError:
+        local = None
+    if local != info.orig_filename:
+        raise damaged(path, info.filename, "its local header names another part")
+    return info.header_offset + 30 + name_len + extra_len
+
+
+def _compressed(handle: BinaryIO, info: zipfile.ZipInfo, path: Path | str) -> Iterator[bytes]:
+    handle.seek(_data_offset(handle, info, path))
+    remaining = info.compress_size
+    while remaining:
+        piece = handle.read(min(remaining, _READ))
+        if not piece:
+            raise damaged(path, info.filename, "the file ends inside it (truncated)")
+        remaining -= len(piece)
+        yield piece
+
+
+def member_chunks(handle: BinaryIO, info: zipfile.ZipInfo, path: Path | str, size: int = CHUNK) -> Iterator[bytes]:
+    """The inflated bytes of a member, in pieces of at most ``size``, every check made: the
+    last piece comes only once the whole part has passed its size and CRC-32 checks."""
+    check = _Check(path, info)
+    pending = b""
+    for piece in _compressed(handle, info, path):
+        for out in check.feed(piece, size):
+            if pending:
+                yield pending
+            pending = out
+    check.finish()
+    if pending:
+        yield pending
+
+
+def check_member(handle: BinaryIO, info: zipfile.ZipInfo, path: Path | str) -> None:
+    """Raise the InputError naming ``info``'s part if it is damaged."""
+    for _ in member_chunks(handle, info, path):
+        pass
+
+
+class _MemberStream(io.RawIOBase):
+    """A member read as a stream (``read(n)``), checked as :func:`member_chunks` checks it."""
+
+    def __init__(self, chunks: Iterator[bytes]):
+        self._chunks = chunks
+        self._buffer = b""
+        self._at = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target) -> int:
+        while self._at >= len(self._buffer):
+            self._buffer = next(self._chunks, b"")
+            self._at = 0
+            if not self._buffer:
+                return 0
+        n = min(len(target), len(self._buffer) - self._at)
+        target[:n] = self._buffer[self._at:self._at + n]
+        self._at += n
+        return n
+
+
+# --- parts checked in this run -------------------------------------------------------------------
+# The reader checks the contract sheets (size and CRC-32) while it scans them; the writer then
+# copies them raw without inflating them a second time. Entries are keyed by the file's identity,
+# so a file changed in between is checked again.
+
+_checked: dict[str, tuple[tuple, set[tuple]]] = {}
+_checked_lock = threading.Lock()
+
+
+def _identity(path: Path) -> tuple[str, tuple]:
+    st = os.stat(path)
+    return os.path.abspath(path), (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def member_key(info: zipfile.ZipInfo) -> tuple:
+    return info.filename, info.header_offset, info.CRC, info.compress_size, info.file_size, info.compress_type
+
+
+def note_checked(path: Path, infos: Iterable[zipfile.ZipInfo]) -> None:
+    """Record that these members of ``path`` passed every check of :func:`member_chunks`."""
+    key, identity = _identity(path)
+    with _checked_lock:
+        old = _checked.get(key)
+        members = old[1] if old is not None and old[0] == identity else set()
+        members |= {member_key(i) for i in infos}
+        _checked[key] = (identity, members)
+
+
+def take_checked(path: Path) -> set[tuple]:
+    """The members of ``path`` checked earlier in this run (handed over once)."""
+    try:
+        key, identity = _identity(path)
+    except OSError:
+        return set()
+    with _checked_lock:
+        entry = _checked.pop(key, None)
+    return entry[1] if entry is not None and entry[0] == identity else set()
 
 
 @dataclass(frozen=True)
@@ -69,21 +307,45 @@ class Package:
 
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.zip = zipfile.ZipFile(self.path)
+        self.zip = open_zip(self.path)
         self.infos = self.zip.infolist()
         self.names = {info.filename for info in self.infos}
+        self._by_name = {info.filename: info for info in self.infos}
+        self._file: BinaryIO | None = None
 
     def __enter__(self) -> "Package":
         return self
 
     def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
         self.zip.close()
 
+    def info(self, part: str) -> zipfile.ZipInfo:
+        return self._by_name[part]
+
+    def _handle(self) -> BinaryIO:
+        if self._file is None:
+            self._file = open(self.path, "rb")
+        return self._file
+
+    def chunks(self, part: str, size: int = CHUNK) -> Iterator[bytes]:
+        """A part's bytes in pieces, checked (see :func:`member_chunks`)."""
+        return member_chunks(self._handle(), self._by_name[part], self.path, size)
+
     def read(self, part: str) -> bytes:
-        return self.zip.read(part)
+        return b"".join(self.chunks(part))
 
     def open(self, part: str) -> BinaryIO:
-        return self.zip.open(part)
+        """A part as a stream, checked as it is read (a damaged part raises when it is met)."""
+        return io.BufferedReader(_MemberStream(self.chunks(part, 1 << 20)), 1 << 16)
+
+    def xml(self, part: str):
+        """A part parsed (defusedxml), malformed XML an InputError naming it."""
+        return parse_xml(self.path, part, self.read(part))
 
     def relationships(self, part: str) -> list[Relationship]:
         """The relationships of ``part`` (``""`` for the package itself), targets resolved."""
@@ -91,7 +353,11 @@ class Package:
         if name not in self.names:
             return []
         found = []
-        for rel in ElementTree.fromstring(self.read(name)).iter(f"{{{PKG_REL_NS}}}Relationship"):
+        # By local name, as python-calamine reads them: a part whose namespace is damaged is
+        # read the same way by both.
+        for rel in self.xml(name).iter():
+            if not isinstance(rel.tag, str) or rel.tag.rsplit("}", 1)[-1] != "Relationship":
+                continue
             target, external = rel.get("Target", ""), rel.get("TargetMode") == "External"
             if not external:
                 target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(
@@ -144,6 +410,7 @@ class PackageCopy:
     def __init__(self, target: Path, source: Package, compresslevel: int = 6):
         self.zip = zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=compresslevel)
         self._source_file = open(source.path, "rb")
+        self._source_path = source.path
 
     def __enter__(self) -> "PackageCopy":
         return self
@@ -172,8 +439,13 @@ class PackageCopy:
             stream._compressor = _isal_zlib.compressobj(1, _isal_zlib.DEFLATED, -15)
         return stream
 
-    def copy_raw(self, info: zipfile.ZipInfo) -> None:
-        """Copy a member of the source exactly: compressed bytes, CRC, sizes and date."""
+    def copy_raw(self, info: zipfile.ZipInfo, checked: bool = False) -> None:
+        """Copy a member of the source exactly: compressed bytes, CRC, sizes and date.
+
+        The bytes are inflated on the way to check them (local header, stream, size, CRC-32),
+        so a damaged part never reaches the output; ``checked`` skips that for a part already
+        checked in this run (the contract sheets, while the reader scanned them)."""
+        check = None if checked else _Check(self._source_path, info)
         out = zipfile.ZipInfo(info.filename, info.date_time)
         out.compress_type, out.CRC = info.compress_type, info.CRC
         out.compress_size, out.file_size = info.compress_size, info.file_size
@@ -182,12 +454,7 @@ class PackageCopy:
         out.flag_bits = info.flag_bits & ~0x08
         out.extra = _without_zip64(info.extra)
         src = self._source_file
-        src.seek(info.header_offset)
-        header = src.read(30)
-        if header[:4] != b"PK\x03\x04":
-            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-        name_len, extra_len = struct.unpack("<HH", header[26:30])
-        src.seek(info.header_offset + 30 + name_len + extra_len)
+        pieces = _compressed(src, info, self._source_path)
         # zipfile has no public raw-copy API; this follows what ZipFile._open_to_write and
         # _ZipWriteFile.close do for a member whose CRC and sizes are known in advance.
         zf = self.zip
@@ -197,7 +464,13 @@ class PackageCopy:
         zf._writecheck(out)
         zf._didModify = True
         zf.fp.write(out.FileHeader(zip64))
-        _copy_exactly(src, zf.fp, info.compress_size)
+        for piece in pieces:
+            if check is not None:
+                for _ in check.feed(piece):
+                    pass
+            zf.fp.write(piece)
+        if check is not None:
+            check.finish()
         zf.start_dir = zf.fp.tell()
         zf.filelist.append(out)
         zf.NameToInfo[out.filename] = out
@@ -236,16 +509,6 @@ def write_behind(stream: BinaryIO, chunks: Iterator[bytes], depth: int = 4) -> N
         writer.join()
     if failure:
         raise failure[0]
-
-
-def _copy_exactly(src: BinaryIO, dst: BinaryIO, size: int) -> None:
-    remaining = size
-    while remaining:
-        chunk = src.read(min(remaining, 1 << 20))
-        if not chunk:
-            raise zipfile.BadZipFile("the workbook file ended early (truncated)")
-        dst.write(chunk)
-        remaining -= len(chunk)
 
 
 def _without_zip64(extra: bytes) -> bytes:

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import python_calamine
 
-from ..grid import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
 from ..errors import CESError, FileError, InputError
-from .errorcells import error_cells
+from ..grid import Grid
+from .errorcells import contract_sheets, scan_contract_sheets
+from .package import REPAIR_FIX, Package, check_member, not_a_workbook, open_zip
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -28,17 +29,16 @@ def check_input_path(path: Path) -> None:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise InputError(f"'{suffix or 'no extension'}' files are not supported", where=str(path),
-                       fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
+                         fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
     with open(path, "rb") as handle:
         magic = handle.read(8)
     if magic == _OLE_MAGIC:
         # Excel saves a password-protected .xlsx inside an OLE compound file, like an old .xls.
         raise InputError("the workbook is password-protected (encrypted), or an old-format .xls with an .xlsx name",
-                       where=str(path), fix="open it in Excel, remove the password (File > Info > Protect "
+                         where=str(path), fix="open it in Excel, remove the password (File > Info > Protect "
                                             "Workbook) and save it as an Excel Workbook (.xlsx)")
     if not zipfile.is_zipfile(path):
-        raise InputError("the file is not a valid Excel workbook (it is damaged or of another type)",
-                       where=str(path), fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
+        raise not_a_workbook(path)
     check_package_size(path)
 
 
@@ -48,30 +48,26 @@ def check_package_size(path: Path) -> None:
     Real sheets compress about 5-20 times; a part that inflates past 64 MiB at more than 200
     times is not a spreadsheet. The total is capped well above Excel's largest sheets (a full
     1,048,576-row sheet of ten metrics is under 1 GiB of XML)."""
-    try:
-        with zipfile.ZipFile(path) as package:
-            members = package.infolist()
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise InputError(f"the file is not a valid Excel workbook ({exc})", where=str(path),
-                       fix="open it in Excel and save it as an Excel Workbook (.xlsx)") from None
+    with open_zip(path) as package:
+        members = package.infolist()
     total = sum(m.file_size for m in members)
     for m in members:
         ratio = m.file_size / max(m.compress_size, 1)
         if m.file_size > MAX_PART_BYTES_AT_HIGH_RATIO and ratio > MAX_RATIO:
             raise InputError(f"part {m.filename} would inflate {ratio:,.0f} times to {m.file_size / 2**20:,.0f} MiB, "
-                           "which no real workbook does (a zip bomb?)", where=str(path),
-                           fix="do not open this file; re-export the data from its source")
+                             "which no real workbook does (a zip bomb?)", where=str(path),
+                             fix="do not open this file; re-export the data from its source")
     if total > MAX_TOTAL_BYTES:
         raise InputError(f"the workbook would inflate to {total / 2**30:,.1f} GiB, over the "
-                       f"{MAX_TOTAL_BYTES / 2**30:.0f} GiB limit", where=str(path),
-                       fix="split the Activity sheet into smaller workbooks")
-    with zipfile.ZipFile(path) as package:  # sizes checked above: reading the small .rels is safe
-        rels = package.read("_rels/.rels") if "_rels/.rels" in package.namelist() else b""
+                         f"{MAX_TOTAL_BYTES / 2**30:.0f} GiB limit", where=str(path),
+                         fix="split the Activity sheet into smaller workbooks")
+    with Package(path) as package:  # sizes checked above: reading the small .rels is safe
+        rels = package.read("_rels/.rels") if "_rels/.rels" in package.names else b""
     if b"purl.oclc.org/ooxml/" in rels:
         # Excel's "Strict Open XML Spreadsheet" uses other namespaces in every part; results
         # could not be added without rewriting them all.
         raise InputError("the workbook is saved as Strict Open XML, which ces-xl cannot add results to",
-                       where=str(path), fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
+                         where=str(path), fix="open it in Excel and save it as an Excel Workbook (.xlsx)")
 
 
 def read_grids(path: Path) -> dict[str, Grid]:
@@ -80,12 +76,15 @@ def read_grids(path: Path) -> dict[str, Grid]:
 
 
 class WorkbookRead:
-    """Reading a workbook's contract sheets on a background thread.
+    """Reading a workbook's contract sheets, python-calamine's part on a background thread.
 
-    python-calamine releases the GIL while it parses, so the caller can go on meanwhile: the
-    command line imports pandas and the scoring code during the read instead of before it.
-    The path is checked at once (errors raise here); :meth:`result` waits for the grids and
-    raises any error the read met.
+    First, here, one pass over each contract sheet's XML (see :mod:`.errorcells`) checks the
+    part, finds its error cells and makes sure python-calamine can hold its cells (it aborts the
+    whole process on a sheet whose cells span billions of cells); meanwhile the thread opens the
+    workbook in python-calamine. Then python-calamine reads the sheets on the thread, releasing
+    the GIL, so the caller can go on meanwhile: the command line imports pandas and the scoring
+    code during the read instead of before it. Errors in the path or the pass raise here;
+    :meth:`result` waits for the grids and raises any error the read met.
     """
 
     def __init__(self, path: Path):
@@ -93,14 +92,24 @@ class WorkbookRead:
         check_input_path(self.path)
         self._grids: dict[str, Grid] | None = None
         self._error: BaseException | None = None
+        self._scanned = threading.Event()
+        self._scans: dict | None = None
         self._thread = threading.Thread(target=self._run, name="ces-xl-read", daemon=True)
         self._thread.start()
+        try:
+            self._scans = scan_contract_sheets(self.path)
+        finally:
+            self._scanned.set()  # on an error the thread stops without reading a sheet
 
     def _run(self) -> None:
         try:
-            self._grids = _read(self.path)
+            book = _open(self.path)
+            self._scanned.wait()
+            if self._scans is None:
+                return
+            self._grids = _read(self.path, book, self._scans)
         except BaseException as exc:  # handed to the caller by result()
-            self._error = exc
+            self._error = _as_input_error(exc, self.path)
 
     def result(self) -> dict[str, Grid]:
         """The grids, handed over once: this object keeps no reference, so the cell values
@@ -114,32 +123,54 @@ class WorkbookRead:
         return grids
 
 
-def _read(path: Path) -> dict[str, Grid]:
+def _as_input_error(exc: BaseException, path: Path) -> BaseException:
+    """python-calamine turns a Rust panic into a PanicException, a BaseException that no
+    ``except Exception`` sees: it is a workbook it cannot read."""
+    if type(exc).__name__ == "PanicException":
+        return InputError(f"cannot read the workbook (python-calamine failed: {exc})", where=str(path),
+                          fix=REPAIR_FIX)
+    return exc
+
+
+def _open(path: Path):
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        return python_calamine.CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own error types for damaged packages
-        raise InputError(f"cannot read the workbook ({exc})", where=str(path),
-                       fix="open it in Excel and save it again as .xlsx") from None
+        # Name the damaged part if there is one: calamine's messages do not.
+        damaged_part(path)
+        raise InputError(f"cannot read the workbook ({exc})", where=str(path), fix=REPAIR_FIX) from None
+
+
+def damaged_part(path: Path) -> None:
+    """Raise the InputError naming the first damaged part of ``path``, if any (every part is
+    inflated: only for a workbook that could not be read)."""
+    with Package(path) as package, open(path, "rb") as handle:
+        for info in package.infos:
+            if not info.filename.endswith("/"):
+                check_member(handle, info, path)
+
+
+def _read(path: Path, book, scans: dict[str, dict]) -> dict[str, Grid]:
     grids: dict[str, Grid] = {}
     names = list(book.sheet_names)
-    contract_sheets = [n for n in (find_sheet(names, w) for w in (ACTIVITY, WEIGHTS, BANDS, SETTINGS)) if n]
-    # The error-cell scan inflates the sheet XML a second time; on another thread it overlaps
-    # with calamine's read instead of adding to it.
-    scan = _ErrorCellScan(path, contract_sheets)
-    for actual in contract_sheets:
+    for actual in contract_sheets(names):
+        if actual not in scans:
+            # Only sheets whose cells were checked go to python-calamine (it may abort on others).
+            raise InputError("the part that holds this sheet cannot be found or checked (the workbook's sheet "
+                             "list and its relationships disagree)", where=actual, fix=REPAIR_FIX)
         try:
             sheet = book.get_sheet_by_name(actual)
             if sheet.height > MAX_ROWS:  # only non-Excel writers make these; refuse before reading
                 raise InputError(f"the sheet has {sheet.height:,} rows, more than Excel's {MAX_ROWS:,}",
-                               where=actual, fix="split it into workbooks of at most 1,048,575 customers")
+                                 where=actual, fix="split it into workbooks of at most 1,048,575 customers")
             grid = _sheet_grid(actual, sheet)
         except CESError:
             raise
         except Exception as exc:
             raise InputError(f"cannot read the sheet ({exc})", where=actual,
-                           fix="open the workbook in Excel and save it again as .xlsx") from None
+                             fix="open the workbook in Excel and save it again as .xlsx") from None
+        _mark_errors(grid, scans[actual])
         grids[actual] = grid
-    scan.mark(grids)
     # Keep the other sheet names visible so that a missing-sheet error can list them.
     for name in names:
         grids.setdefault(name, Grid(name, []))
@@ -169,29 +200,10 @@ def _sheet_grid(name: str, sheet) -> Grid:
     return Grid(name, table[:count], top=end[0] + 1 - count, left=end[1] + 1 - table.shape[1])
 
 
-class _ErrorCellScan:
-    """Excel error values (which calamine reads as blanks), found on a second thread and put
-    back into the grids, so a #DIV/0! is reported by cell instead of counting as 0."""
-
-    def __init__(self, path: Path, sheets: list[str]):
-        self._found: dict = {}
-        self._thread = threading.Thread(target=self._run, args=(path, sheets), name="ces-xl-error-scan",
-                                        daemon=True)
-        self._thread.start()
-
-    def _run(self, path: Path, sheets: list[str]) -> None:
-        try:
-            self._found = error_cells(path, sheets)
-        except Exception:  # a package calamine could read but this scan cannot: nothing to add
-            self._found = {}
-
-    def mark(self, grids: dict[str, Grid]) -> None:
-        self._thread.join()
-        for name, cells in self._found.items():
-            if name not in grids:
-                continue
-            grid = grids[name]
-            for (row, col), value in cells.items():
-                r, c = row - grid.top, col - grid.left
-                if 0 <= r < len(grid.rows) and 0 <= c < len(grid.rows[r]):
-                    grid.rows[r][c] = value
+def _mark_errors(grid: Grid, cells: dict) -> None:
+    """Put the Excel error values (which calamine reads as blanks) back into the grid, so that a
+    #DIV/0! is reported by cell instead of counting as 0."""
+    for (row, col), value in cells.items():
+        r, c = row - grid.top, col - grid.left
+        if 0 <= r < len(grid.rows) and 0 <= c < len(grid.rows[r]):
+            grid.rows[r][c] = value

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,13 +24,13 @@ from typing import Callable
 from defusedxml import ElementTree
 
 from ..grid import find_sheet
-from ..errors import CESError
+from ..errors import CESError, InputError
 from ..layout import ResultSheet, check_replaceable, free_name
 from .a1 import column_index
 from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHART, REL_DRAWING,
-                      REL_SHARED_STRINGS, REL_STYLES, REL_TABLE, REL_WORKSHEET, DOC_REL, Package, PackageCopy,
-                      content_types_with, free_id, free_part, relationships_with, relative_target, rels_part,
-                      write_behind)
+                      REL_SHARED_STRINGS, REL_STYLES, REL_TABLE, REL_WORKSHEET, DOC_REL, REPAIR_FIX, Package,
+                      PackageCopy, content_types_with, damaged, decode_text, free_id, free_part, member_key,
+                      relationships_with, relative_target, rels_part, take_checked, write_behind)
 from .sheetxml import SheetLinks, chart_xml, drawing_xml, table_xml, worksheet_chunks
 from .styles import MAIN_NS, StyleSheet
 
@@ -54,24 +53,20 @@ def write_results(source: Path, target: Path, sheets: list[ResultSheet],
     """Write ``source`` plus the result ``sheets`` to ``target`` (a fresh temporary path, see
     :func:`ces_xl.xlsx.atomic.atomic_output`). ``progress(n)`` is told of every ``n`` data rows
     written. Everything is checked before the first byte is written."""
-    try:
-        package = Package(source)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise CESError(f"cannot open the workbook to write results ({exc})", where=str(source),
-                       fix="open it in Excel and save it again as .xlsx") from None
-    with package:
+    checked = take_checked(source)  # parts the reader checked (the contract sheets): not inflated again
+    with Package(source) as package:  # a damaged zip is an InputError naming the file or the part
         try:
-            _write(package, target, sheets, progress)
-        except (KeyError, ValueError, AttributeError, ElementTree.ParseError) as exc:
+            _write(package, target, sheets, progress, checked)
+        except (LookupError, ValueError, AttributeError, TypeError, IndexError, ElementTree.ParseError) as exc:
             if isinstance(exc, CESError):
                 raise
-            raise CESError(f"cannot add the results to this workbook's structure ({type(exc).__name__}: {exc})",
-                           where=str(source), fix="open it in Excel and save it again as .xlsx") from None
+            raise InputError(f"cannot add the results to this workbook's structure ({type(exc).__name__}: {exc})",
+                             where=str(source), fix=REPAIR_FIX) from None
 
 
-def _write(package: Package, target: Path, sheets: list[ResultSheet], progress) -> None:
+def _write(package: Package, target: Path, sheets: list[ResultSheet], progress, checked: set) -> None:
     workbook_part = package.main_part()
-    workbook_xml = package.read(workbook_part).decode("utf-8")
+    workbook_xml = decode_text(package.path, workbook_part, package.read(workbook_part))
     workbook_rels = package.relationships(workbook_part)
     rel_targets = {r.id: r.target for r in workbook_rels}
     elements = _sheet_elements(workbook_xml)
@@ -128,6 +123,11 @@ def _write(package: Package, target: Path, sheets: list[ResultSheet], progress) 
                 plan.charts.append((chart, free_id(r for _, r in plan.charts)))
 
     styles_part = next((r.target for r in workbook_rels if r.type == REL_STYLES), None)
+    if styles_part is not None and styles_part not in package.names:
+        # The other sheets' cells name styles by number: new styles in place of the lost ones
+        # would give them the wrong ones, or ones that do not exist.
+        raise damaged(package.path, rels_part(workbook_part),
+                      f"it names {styles_part} as the styles part, and there is no such part")
     styles = StyleSheet(package.read(styles_part) if styles_part in package.names else None)
     new_rels = [(p.rel_id, REL_WORKSHEET, relative_target(workbook_part, p.part)) for p in plans if not p.replaces]
     if styles_part is None or styles_part not in package.names:
@@ -144,9 +144,15 @@ def _write(package: Package, target: Path, sheets: list[ResultSheet], progress) 
         added_types |= {part: CONTENT_TYPES[REL_CHART] for part, _ in plan.charts}
     new_workbook = _workbook_with(workbook_xml, elements, plans).encode("utf-8")
     workbook_rels_part = rels_part(workbook_part)
-    new_workbook_rels = relationships_with(
-        package.read(workbook_rels_part) if workbook_rels_part in package.names else None, new_rels, dropped_rel_ids)
-    new_types = content_types_with(package.read(CONTENT_TYPES_PART), added_types, dropped)
+    old_rels = package.read(workbook_rels_part) if workbook_rels_part in package.names else None
+    if old_rels is not None:
+        decode_text(package.path, workbook_rels_part, old_rels)
+    new_workbook_rels = relationships_with(old_rels, new_rels, dropped_rel_ids)
+    if CONTENT_TYPES_PART not in package.names:
+        raise damaged(package.path, CONTENT_TYPES_PART, "it is missing")
+    old_types = package.read(CONTENT_TYPES_PART)
+    decode_text(package.path, CONTENT_TYPES_PART, old_types)
+    new_types = content_types_with(old_types, added_types, dropped)
 
     written = {p.part for p in plans} | {rels_part(p.part) for p in plans}
     infos = {info.filename: info for info in package.infos}
@@ -162,7 +168,7 @@ def _write(package: Package, target: Path, sheets: list[ResultSheet], progress) 
             elif name in dropped or name in written or name == styles_part:
                 continue
             else:
-                out.copy_raw(info)
+                out.copy_raw(info, checked=member_key(info) in checked)
         if workbook_rels_part not in package.names:
             out.write(workbook_rels_part, new_workbook_rels)
         for plan in plans:
@@ -261,7 +267,7 @@ def _existing_tables(package: Package, dropped: set[str]) -> tuple[set[str], lis
     names, ids = set(), []
     for name in package.names:
         if name.startswith("xl/tables/") and name.endswith(".xml") and name not in dropped:
-            root = ElementTree.fromstring(package.read(name))
+            root = package.xml(name)
             names |= {root.get("name", ""), root.get("displayName", "")} - {""}
             if (root.get("id") or "").isdigit():
                 ids.append(int(root.get("id")))
@@ -290,7 +296,10 @@ def _first_row(package: Package, part: str, workbook_rels) -> list:
     if root_tag is None or row is None:
         return []
     tag = (root_tag.group(1) or b"") + b"worksheet"
-    element = ElementTree.fromstring(root_tag.group(0) + row.group(0) + b"</" + tag + b">")
+    try:
+        element = ElementTree.fromstring(root_tag.group(0) + row.group(0) + b"</" + tag + b">")
+    except (ElementTree.ParseError, LookupError, ValueError) as exc:
+        raise damaged(package.path, part, f"its first row is not well-formed XML: {exc}") from None
     cells = [None] * 5
     main = f"{{{MAIN_NS}}}"
     row_el = element.find(f"{main}row")
@@ -305,7 +314,7 @@ def _first_row(package: Package, part: str, workbook_rels) -> list:
         kind, v = c.get("t"), c.find(f"{main}v")
         if kind == "inlineStr":
             cells[col] = "".join(t.text or "" for t in c.iter(f"{main}t"))
-        elif kind == "s" and v is not None:
+        elif kind == "s" and v is not None and (v.text or "").strip().isdigit():
             wanted[col] = int(v.text)
         elif v is not None:
             cells[col] = v.text if kind in ("str", "e") else _number(v.text)
@@ -323,14 +332,20 @@ def _shared_strings(package: Package, workbook_rels, up_to: int) -> list[str]:
     strings: list[str] = []
     main = f"{{{MAIN_NS}}}"
     with package.open(part) as stream:
-        for _, item in ElementTree.iterparse(stream, events=("end",)):
-            if item.tag == f"{main}si":
-                # The text is the <t> of the item or of its runs (<r>); phonetic runs (<rPh>) are not.
-                texts = item.findall(f"{main}t") + item.findall(f"{main}r/{main}t")
-                strings.append("".join(t.text or "" for t in texts))
-                item.clear()
-                if len(strings) > up_to:
-                    break
+        try:
+            items = ElementTree.iterparse(stream, events=("end",))
+            for _, item in items:
+                if item.tag == f"{main}si":
+                    # The text is the <t> of the item or of its runs (<r>); phonetic runs (<rPh>) are not.
+                    texts = item.findall(f"{main}t") + item.findall(f"{main}r/{main}t")
+                    strings.append("".join(t.text or "" for t in texts))
+                    item.clear()
+                    if len(strings) > up_to:
+                        break
+        except (ElementTree.ParseError, LookupError, ValueError) as exc:
+            if isinstance(exc, CESError):
+                raise
+            raise damaged(package.path, part, f"its XML cannot be read: {exc}") from None
     return strings
 
 
