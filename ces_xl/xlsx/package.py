@@ -30,6 +30,7 @@ from typing import BinaryIO, Iterable, Iterator
 from defusedxml import ElementTree
 
 from ..errors import InputError
+from .a1 import column_index
 
 try:  # Intel's ISA-L deflate: at its level 1, 4x zlib's fastest level, and smaller output
     from isal import isal_zlib as _isal_zlib
@@ -53,6 +54,7 @@ CONTENT_TYPES = {
     REL_DRAWING: "application/vnd.openxmlformats-officedocument.drawing+xml",
     REL_CHART: "application/vnd.openxmlformats-officedocument.drawingml.chart+xml",
 }
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 CONTENT_TYPES_PART = "[Content_Types].xml"
 RELS_CONTENT_TYPE = "application/vnd.openxmlformats-package.relationships+xml"
 REPAIR_FIX = "open it in Excel and save it again as .xlsx"
@@ -372,6 +374,74 @@ class Package:
                 return rel.target
         return "xl/workbook.xml"
 
+    def shared_strings(self, up_to: int | None = None) -> list[str]:
+        """The workbook's shared strings (the first ``up_to + 1`` of them, if given)."""
+        part = next((r.target for r in self.relationships(self.main_part()) if r.type == REL_SHARED_STRINGS), None)
+        if part not in self.names:
+            return []
+        strings: list[str] = []
+        main = f"{{{MAIN_NS}}}"
+        with self.open(part) as stream:
+            try:
+                for _, item in ElementTree.iterparse(stream, events=("end",)):
+                    if item.tag == f"{main}si":
+                        # The text is the <t> of the item or of its runs (<r>); phonetic runs (<rPh>) are not.
+                        texts = item.findall(f"{main}t") + item.findall(f"{main}r/{main}t")
+                        strings.append("".join(t.text or "" for t in texts))
+                        item.clear()
+                        if up_to is not None and len(strings) > up_to:
+                            break
+            except (ElementTree.ParseError, LookupError, ValueError) as exc:
+                if isinstance(exc, InputError):
+                    raise
+                raise damaged(self.path, part, f"its XML cannot be read: {exc}") from None
+        return strings
+
+    def first_row(self, part: str, columns: int | None = 5) -> list:
+        """Row 1 of a worksheet part (its first ``columns`` cells, or all of them), read from the
+        start of its XML only: a previous million-row Scores sheet is not parsed."""
+        if part not in self.names:
+            return []
+        head = b""
+        with self.open(part) as stream:
+            while len(head) < 64 << 20:
+                chunk = stream.read(1 << 16)
+                head += chunk
+                if not chunk or _ROW.search(head) or b"</sheetData>" in head or b"<sheetData/>" in head:
+                    break
+        root_tag = re.search(rb"<(\w+:)?worksheet\b[^>]*>", head)
+        row = _ROW.search(head)
+        if root_tag is None or row is None:
+            return []
+        tag = (root_tag.group(1) or b"") + b"worksheet"
+        try:
+            element = ElementTree.fromstring(root_tag.group(0) + row.group(0) + b"</" + tag + b">")
+        except (ElementTree.ParseError, LookupError, ValueError) as exc:
+            raise damaged(self.path, part, f"its first row is not well-formed XML: {exc}") from None
+        main = f"{{{MAIN_NS}}}"
+        row_el = element.find(f"{main}row")
+        values: dict[int, object] = {}
+        wanted: dict[int, int] = {}
+        if row_el is not None and row_el.get("r", "1") == "1":
+            for n, c in enumerate(row_el.iter(f"{main}c")):
+                ref = c.get("r")
+                col = column_index(re.match(r"[A-Za-z]*", ref).group()) if ref else n
+                if columns is not None and col >= columns:
+                    continue
+                kind, v = c.get("t"), c.find(f"{main}v")
+                if kind == "inlineStr":
+                    values[col] = "".join(t.text or "" for t in c.iter(f"{main}t"))
+                elif kind == "s" and v is not None and (v.text or "").strip().isdigit():
+                    wanted[col] = int(v.text)
+                elif v is not None:
+                    values[col] = v.text if kind in ("str", "e") else _number(v.text)
+        if wanted:
+            strings = self.shared_strings(max(wanted.values()))
+            for col, index in wanted.items():
+                values[col] = strings[index] if index < len(strings) else None
+        width = columns if columns is not None else max(values, default=-1) + 1
+        return [values.get(c) for c in range(width)]
+
     def parts_only_reachable_from(self, roots: Iterable[str], keep: Iterable[str] = ()) -> set[str]:
         """Parts (and their ``.rels``) that nothing but ``roots`` links to, directly or through
         each other: what can go when the roots are replaced. ``keep`` parts are never listed."""
@@ -397,6 +467,16 @@ class Package:
             if rels_part(part) in self.names:
                 found.add(rels_part(part))
         return found
+
+
+_ROW = re.compile(rb"<((?:\w+:)?)row\b[^>]*?(?:/>|>.*?</\1row>)", re.S)
+
+
+def _number(text: str | None):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return text
 
 
 def _rels_source(rels_name: str) -> str:

@@ -19,8 +19,8 @@ import pandas as pd
 
 from .a1 import column_letter
 from ..layout import Block, Chart, ResultSheet, plain_value
-from .package import DOC_REL
-from .styles import MAIN_NS, CellStyle, StyleSheet
+from .package import DOC_REL, MAIN_NS
+from .styles import CellStyle, StyleSheet
 
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 CHUNK_ROWS = 5_000  # rows per piece of XML: about 4 MB of text at a time

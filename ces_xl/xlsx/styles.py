@@ -12,7 +12,8 @@ import html
 import re
 from dataclasses import dataclass
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+from .package import MAIN_NS
+
 
 # Child lists of <styleSheet>, in the order the schema requires.
 _SECTIONS = ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles", "dxfs",

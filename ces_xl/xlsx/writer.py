@@ -26,13 +26,12 @@ from defusedxml import ElementTree
 from ..grid import find_sheet
 from ..errors import CESError, InputError
 from ..layout import ResultSheet, check_replaceable, free_name
-from .a1 import column_index
 from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHART, REL_DRAWING,
-                      REL_SHARED_STRINGS, REL_STYLES, REL_TABLE, REL_WORKSHEET, DOC_REL, REPAIR_FIX, Package,
+                      REL_STYLES, REL_TABLE, REL_WORKSHEET, DOC_REL, REPAIR_FIX, Package,
                       PackageCopy, content_types_with, damaged, decode_text, free_id, free_part, member_key,
                       relationships_with, relative_target, rels_part, take_checked, write_behind)
 from .sheetxml import SheetLinks, chart_xml, drawing_xml, table_xml, worksheet_chunks
-from .styles import MAIN_NS, StyleSheet
+from .styles import StyleSheet
 
 ZIP64_SAFE_BYTES = 1 << 30
 
@@ -81,7 +80,7 @@ def _write(package: Package, target: Path, sheets: list[ResultSheet], progress, 
         if existing is not None:
             element = elements[names.index(existing)]
             part = rel_targets.get(element.rel_id, "")
-            check_replaceable(existing, _first_row(package, part, workbook_rels))
+            check_replaceable(existing, package.first_row(part))
             plans.append(_NewSheet(spec, part, element.rel_id, existing))
         else:
             part = free_part(taken_parts, "xl/worksheets/sheet{}.xml")
@@ -272,87 +271,3 @@ def _existing_tables(package: Package, dropped: set[str]) -> tuple[set[str], lis
             if (root.get("id") or "").isdigit():
                 ids.append(int(root.get("id")))
     return names, ids
-
-
-# --- the first row of an existing sheet ------------------------------------------------------
-
-_ROW = re.compile(rb"<((?:\w+:)?)row\b[^>]*?(?:/>|>.*?</\1row>)", re.S)
-
-
-def _first_row(package: Package, part: str, workbook_rels) -> list:
-    """A1:E1 of an existing worksheet part, read from the start of its XML only (a previous
-    million-row Scores sheet is not parsed)."""
-    if part not in package.names:
-        return []
-    head = b""
-    with package.open(part) as stream:
-        while len(head) < 64 << 20:
-            chunk = stream.read(1 << 16)
-            head += chunk
-            if not chunk or _ROW.search(head) or b"</sheetData>" in head or b"<sheetData/>" in head:
-                break
-    root_tag = re.search(rb"<(\w+:)?worksheet\b[^>]*>", head)
-    row = _ROW.search(head)
-    if root_tag is None or row is None:
-        return []
-    tag = (root_tag.group(1) or b"") + b"worksheet"
-    try:
-        element = ElementTree.fromstring(root_tag.group(0) + row.group(0) + b"</" + tag + b">")
-    except (ElementTree.ParseError, LookupError, ValueError) as exc:
-        raise damaged(package.path, part, f"its first row is not well-formed XML: {exc}") from None
-    cells = [None] * 5
-    main = f"{{{MAIN_NS}}}"
-    row_el = element.find(f"{main}row")
-    if row_el is None or row_el.get("r", "1") != "1":
-        return cells
-    wanted: dict[int, int] = {}
-    for n, c in enumerate(row_el.iter(f"{main}c")):
-        ref = c.get("r")
-        col = column_index(re.match(r"[A-Za-z]*", ref).group()) if ref else n
-        if col >= 5:
-            continue
-        kind, v = c.get("t"), c.find(f"{main}v")
-        if kind == "inlineStr":
-            cells[col] = "".join(t.text or "" for t in c.iter(f"{main}t"))
-        elif kind == "s" and v is not None and (v.text or "").strip().isdigit():
-            wanted[col] = int(v.text)
-        elif v is not None:
-            cells[col] = v.text if kind in ("str", "e") else _number(v.text)
-    if wanted:
-        strings = _shared_strings(package, workbook_rels, max(wanted.values()))
-        for col, index in wanted.items():
-            cells[col] = strings[index] if index < len(strings) else None
-    return cells
-
-
-def _shared_strings(package: Package, workbook_rels, up_to: int) -> list[str]:
-    part = next((r.target for r in workbook_rels if r.type == REL_SHARED_STRINGS), None)
-    if part not in package.names:
-        return []
-    strings: list[str] = []
-    main = f"{{{MAIN_NS}}}"
-    with package.open(part) as stream:
-        try:
-            items = ElementTree.iterparse(stream, events=("end",))
-            for _, item in items:
-                if item.tag == f"{main}si":
-                    # The text is the <t> of the item or of its runs (<r>); phonetic runs (<rPh>) are not.
-                    texts = item.findall(f"{main}t") + item.findall(f"{main}r/{main}t")
-                    strings.append("".join(t.text or "" for t in texts))
-                    item.clear()
-                    if len(strings) > up_to:
-                        break
-        except (ElementTree.ParseError, LookupError, ValueError) as exc:
-            if isinstance(exc, CESError):
-                raise
-            raise damaged(package.path, part, f"its XML cannot be read: {exc}") from None
-    return strings
-
-
-
-
-def _number(text: str | None):
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return text
