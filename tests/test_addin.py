@@ -23,8 +23,12 @@ with warnings.catch_warnings():  # oletools 0.60 uses pyparsing names pyparsing 
     warnings.simplefilter("ignore", DeprecationWarning)
     from oletools import olevba
 
+import os
+
 import ces_xl
 from ces_xl import addin
+from ces_xl.addin import build as addin_build
+from ces_xl.addin import install as addin_install
 from ces_xl.errors import CESError
 
 TEMPLATE = addin.template_path  # called in the tests: it imports xlwings
@@ -259,7 +263,7 @@ def test_a_failed_write_leaves_the_old_file(tmp_path, monkeypatch):
     def fail(*_):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(addin.os, "replace", fail)
+    monkeypatch.setattr(os, "replace", fail)
     with pytest.raises(CESError, match="cannot write the add-in"):
         addin.build_addin(tmp_path, udfs=False)
     assert [p.name for p in tmp_path.iterdir()] == ["ces_xl.xlam"]
@@ -275,7 +279,7 @@ def test_unwritable_outdir_is_a_clear_error(tmp_path):
 
 
 def test_missing_template_is_a_clear_error(tmp_path, monkeypatch):
-    monkeypatch.setattr(addin, "template_path", lambda: tmp_path / "nope.xlam")
+    monkeypatch.setattr(addin_build, "template_path", lambda: tmp_path / "nope.xlam")
     with pytest.raises(CESError, match="template is missing.*reinstall xlwings"):
         addin.build_addin(tmp_path / "out")
     assert not (tmp_path / "out").exists()
@@ -289,7 +293,7 @@ def test_a_template_without_the_callback_is_refused(tmp_path, monkeypatch):
     with ExcelFile(changed) as book:
         book.set_module("RibbonMyAddin", "Sub RunMain()\r\n    RunPython \"import x; x.go()\"\r\nEnd Sub\r\n")
         book.save()
-    monkeypatch.setattr(addin, "template_path", lambda: changed)
+    monkeypatch.setattr(addin_build, "template_path", lambda: changed)
     with pytest.raises(CESError, match="RibbonMyAddin.RunMain is no longer a ribbon callback"):
         addin.build_addin(tmp_path / "out")
 
@@ -309,7 +313,7 @@ def test_install_on_linux_says_why_not_and_what_to_do(monkeypatch):
 
 def test_install_without_excel_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(sys, "platform", "win32")
-    monkeypatch.setattr(addin, "_excel_present", lambda: False)
+    monkeypatch.setattr(addin_install, "_excel_present", lambda: False)
     with pytest.raises(CESError, match="Excel .* was not found"):
         addin.install_addin()
 
@@ -327,8 +331,8 @@ def _fake_xlwings(monkeypatch, stdout: str, seen: list):
 
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.delenv("CONDA_DEFAULT_ENV", raising=False)
-    monkeypatch.setattr(addin, "_excel_present", lambda: True)
-    monkeypatch.setattr(addin.subprocess, "run", run)
+    monkeypatch.setattr(addin_install, "_excel_present", lambda: True)
+    monkeypatch.setattr(subprocess, "run", run)
 
 
 def test_install_builds_pins_this_python_and_delegates_to_xlwings(monkeypatch):
@@ -355,7 +359,7 @@ def test_install_reports_xlwings_failures(monkeypatch, tmp_path):
 
 def test_install_refuses_a_renamed_addin(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "platform", "darwin")
-    monkeypatch.setattr(addin, "_excel_present", lambda: True)
+    monkeypatch.setattr(addin_install, "_excel_present", lambda: True)
     renamed = addin.build_addin(tmp_path, udfs=False).rename(tmp_path / "ces_xl (1).xlam")
     with pytest.raises(CESError, match="must be named ces_xl.xlam"):
         addin.install_addin(renamed)

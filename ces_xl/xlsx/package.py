@@ -374,6 +374,17 @@ class Package:
                 return rel.target
         return "xl/workbook.xml"
 
+    def sheet_parts(self) -> dict[str, str]:
+        """Sheet name -> its worksheet part, in the workbook's order, as its relationships say."""
+        workbook = self.main_part()
+        targets = {rel.id: rel.target for rel in self.relationships(workbook) if not rel.external}
+        parts = {}
+        for sheet in self.xml(workbook).iter(f"{{{MAIN_NS}}}sheet"):
+            rid = next((v for k, v in sheet.attrib.items() if k == f"{{{DOC_REL}}}id"), None)
+            if rid in targets:
+                parts[sheet.get("name", "")] = targets[rid]
+        return parts
+
     def shared_strings(self, up_to: int | None = None) -> list[str]:
         """The workbook's shared strings (the first ``up_to + 1`` of them, if given)."""
         part = next((r.target for r in self.relationships(self.main_part()) if r.type == REL_SHARED_STRINGS), None)
