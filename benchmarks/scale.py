@@ -363,6 +363,58 @@ def ensure_workbook(workdir: Path, n: int) -> tuple[Path, float | None]:
     return path, seconds
 
 
+# --- a wide sheet ---------------------------------------------------------------------------
+# Issue 10: a sheet of 16,000 metric columns took 56 s (a step quadratic in the number of
+# metric columns). It is measured here against the calamine floor of that sheet.
+
+WIDE_METRICS = 16_000
+WIDE_CUSTOMERS = 100
+WIDE_TARGET_SECONDS = 5.0  # "scores in a few seconds"
+
+
+def wide_workbook(workdir: Path) -> tuple[Path, float | None]:
+    """WIDE_CUSTOMERS x WIDE_METRICS counts (sum method, weight 1 each), cached like the others."""
+    path = workdir / f"wide-{WIDE_CUSTOMERS}x{WIDE_METRICS}-v{FORMAT_VERSION}.xlsx"
+    if path.exists():
+        return path, None
+    import numpy as np
+    import openpyxl
+
+    progress(f"generating {WIDE_CUSTOMERS} rows x {WIDE_METRICS:,} metrics -> {path}")
+    started = time.perf_counter()
+    rng = np.random.default_rng(SEED)
+    names = [f"Metric {i + 1}" for i in range(WIDE_METRICS)]
+    book = openpyxl.Workbook(write_only=True)
+    activity = book.create_sheet("Activity")
+    activity.append(["Customer", *names])
+    for i, row in enumerate(rng.poisson(3, size=(WIDE_CUSTOMERS, WIDE_METRICS)).tolist()):
+        activity.append([customer_id(i), *row])
+    weights = book.create_sheet("Weights")
+    weights.append(["Metric", "Weight"])
+    for name in names:
+        weights.append([name, 1])
+    partial = path.with_name(path.name + ".partial")
+    book.save(partial)
+    os.replace(partial, path)
+    seconds = time.perf_counter() - started
+    progress(f"  generated in {seconds:.1f} s ({path.stat().st_size / MB:.1f} MB)")
+    return path, seconds
+
+
+def measure_wide(workdir: Path, args) -> dict:
+    source, generated_seconds = wide_workbook(workdir)
+    result = {"customers": WIDE_CUSTOMERS, "metrics": WIDE_METRICS, "file": str(source),
+              "file_mb": source.stat().st_size / MB, "generated_seconds": generated_seconds, "contenders": {}}
+    for name, (argv, output) in contender_commands(source, workdir).items():
+        if name == "naive":
+            continue
+        progress(f"  {name} on {WIDE_CUSTOMERS} x {WIDE_METRICS:,}...")
+        measured = run_contender(argv, output, args.repeat, args.timeout)
+        result["contenders"][name] = measured
+        progress(f"    {_num(measured['seconds'], '.2f')} s, {_num(measured['peak_mb'], '.0f')} MB")
+    return result
+
+
 # --- child processes -----------------------------------------------------------------------
 
 # The naive round trip: what a first attempt with openpyxl looks like. A plain weighted sum
@@ -669,6 +721,17 @@ def evaluate_targets(results: dict) -> list[Target]:
         judged = e["rows"] >= 1_000_000
         targets.append(Target(f"engine {e['rows']:,} x 10, {label}", "< 1 s", f"{e['seconds']:.3f} s",
                               _pass(e["seconds"] < 1) if judged else "n/a (target is for 1M rows)"))
+    wide = results.get("wide")
+    if wide:
+        c = wide["contenders"].get("ces-xl", {})
+        floor = wide["contenders"].get("calamine", {})
+        t = Target(f"{wide['customers']} x {wide['metrics']:,} metrics: ces-xl wall time",
+                   f"< {WIDE_TARGET_SECONDS:g} s")
+        if c:
+            ratio = (f", {c['seconds'] / floor['seconds']:.1f}x floor" if c.get("ok") and floor.get("ok") else "")
+            t.measured = f"{_num(c['seconds'], '.1f')} s{ratio}"
+            t.status = _pass(c["ok"] and c["seconds"] < WIDE_TARGET_SECONDS)
+        targets.append(t)
     udf = results.get("udf")
     if udf:
         b, s = udf["block"], udf["single"]
@@ -746,7 +809,14 @@ def format_report(results: dict, targets: list[Target]) -> str:
             lines.append(f"  CES_SCORE single row: {s['microseconds_per_call']:.1f} us per call "
                          f"(over {s['calls']:,} calls)")
     width = max(len(t.what) for t in targets)
-    lines += ["", "targets (issue 5):"]
+    wide = results.get("wide")
+    if wide:
+        c, f = wide["contenders"].get("ces-xl", {}), wide["contenders"].get("calamine", {})
+        lines += ["", f"wide sheet, {wide['customers']} customers x {wide['metrics']:,} metrics "
+                      f"({wide['file_mb']:.1f} MB): ces-xl {_num(c.get('seconds'), '.2f')} s, "
+                      f"{_num(c.get('peak_mb'), '.0f')} MB; calamine read {_num(f.get('seconds'), '.2f')} s, "
+                      f"{_num(f.get('peak_mb'), '.0f')} MB"]
+    lines += ["", "targets (issues 5 and 10):"]
     lines += [f"  {t.what:<{width}}  {t.goal:>10}  {t.measured:>10}  {t.status}" for t in targets]
     return "\n".join(lines)
 
@@ -891,6 +961,8 @@ the issue's targets. Progress goes to stderr, the report to stdout.""",
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 10000 customers only, and the engine on 100,000 rows")
     parser.add_argument("--no-micro", action="store_true", help="skip the in-process engine and UDF timings")
+    parser.add_argument("--no-wide", action="store_true",
+                        help=f"skip the wide sheet ({WIDE_CUSTOMERS} customers x {WIDE_METRICS:,} metrics)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH")
     parser.add_argument("--self-check", action="store_true",
                         help="check the generator and ces-xl on 100 customers, then exit")
@@ -914,6 +986,8 @@ def main(argv: list[str] | None = None) -> int:
     results["baselines"] = measure_baselines(args.timeout)
     for n in sizes:
         results["sizes"].append(measure_size(n, workdir, args))
+    if not args.no_wide:
+        results["wide"] = measure_wide(workdir, args)
     if not args.no_micro:
         results["engine"] = measure_engine(engine_rows, args.micro_repeat)
         results["udf"] = measure_udf(100_000, 2000, args.micro_repeat)

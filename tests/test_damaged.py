@@ -232,6 +232,26 @@ def test_a_sheet_wider_than_the_fast_check_vouches_for(tmp_path):
     assert result.scores["Score"].tolist() == [sum(range(80)), sum(range(80, 160))]
 
 
+@pytest.mark.parametrize("far, rows, fits", [
+    (16_384, 100, True),       # XFD x 100 rows: 1.6M cells, far within what python-calamine may hold (67.1M)
+    (703, 100_000, False),     # AAA x 100,000 rows: 70.3M cells
+    (16_384, 5_000, False),    # XFD x 5,000 rows: 81.9M cells
+])
+def test_three_letter_columns_are_measured_on_their_rows(tmp_path, capsys, far, rows, fits):
+    """A sheet with a three-letter column is taken as XFD wide and its rows searched for one
+    past what that width allows: the cells python-calamine would hold are never more than it can."""
+    note = [None] * (far - 5) + ["a note far right"]  # in column ``far`` (1-based)
+    activity = [["Customer", "Website Visit", "Email Click", "Purchase"], ["C-1", 10, 5, 2, *note]]
+    activity += [[]] * (rows - 3) + [["C-2", 1, 1, 1]]  # the last customer in row ``rows``
+    source = make_workbook(tmp_path / "far.xlsx", {"Activity": activity, "Weights": SEED_001["Weights"]})
+    code = cli.main(["score", str(source), "-o", str(tmp_path / "out.xlsx")])
+    err = capsys.readouterr().err
+    if fits:
+        assert code == 0, err
+    else:
+        assert code == 1 and "so far from the others" in err, err
+
+
 def test_an_output_never_holds_a_damaged_part_and_each_contract_sheet_is_inflated_once(tmp_path, monkeypatch):
     """The reader's pass checks the contract sheets (CRC-32); the writer copies them raw without
     inflating them again, and inflates every other copied part to check it."""

@@ -7,6 +7,7 @@ name it; a model built in Python gets messages that name the metric and field in
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field, replace
 from typing import Mapping
@@ -87,7 +88,7 @@ class Model:
         object.__setattr__(self, "metrics", tuple(self.metrics))
         object.__setattr__(self, "bands", tuple(self.bands))
 
-    @property
+    @functools.cached_property  # read for every metric while validating: computed once
     def resolved_method(self) -> str:
         if self.method in METHODS:
             return self.method

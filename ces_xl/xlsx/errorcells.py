@@ -59,7 +59,23 @@ def _fast_pattern(prefix: bytes) -> re.Pattern:
                       rb"(?: r=\"([A-Z]{2,3})(?=" + _ROW_OK + _TAIL + rb"))?")
 
 
-_FAST = {b"": _fast_pattern(b"")}
+# A column from A to XFD: one letter, two letters, or three up to Excel's last column.
+_COLUMN_OK = rb"(?:[A-Z]{1,2}|[A-W][A-Z]{2}|X[A-E][A-Z]|XF[A-D])"
+
+
+def _vouch_pattern(prefix: bytes) -> re.Pattern:
+    """Every cell tag that is not ``<c r="XFD9" ...>`` with a column up to XFD: for sheets with
+    three-letter columns, where capturing each cell's column (as :func:`_fast_pattern` does)
+    would cost a Python object per cell; the sheet is then taken as XFD wide."""
+    c = re.escape(prefix) + rb"c"
+    return re.compile(rb"<" + c + rb"(?! r=\"" + _COLUMN_OK + _ROW_OK + _TAIL + rb")(?=[\s/>])")
+
+
+def _three_letters(prefix: bytes) -> re.Pattern:
+    return re.compile(rb"<" + re.escape(prefix) + rb"c r=\"[A-Z]{3}[0-9]")
+
+
+_FAST = {b"": (_fast_pattern(b""), _vouch_pattern(b""), _three_letters(b""))}
 _ROOT = re.compile(rb"<(?:([\w.-]+):)?worksheet[\s>/]")
 
 
@@ -186,6 +202,7 @@ class _Spread:
         self.fast: re.Pattern | None = None
         self.foreign: re.Pattern | None = None
         self.columns: set[bytes] = set()   # column letters of the cells with two or three
+        self.wide = False                  # a three-letter column seen: taken as XFD wide
         self.unusual = False               # a cell tag the fast check does not vouch for
         self.cells = False                 # any cell tag at all
 
@@ -193,24 +210,34 @@ class _Spread:
         root = _ROOT.search(head)
         self.prefix = (root.group(1) + b":") if root and root.group(1) else b""
         if self.prefix not in _FAST:
-            _FAST[self.prefix] = _fast_pattern(self.prefix)
-        self.fast, self.foreign = _FAST[self.prefix], _foreign_cells(self.prefix)
+            _FAST[self.prefix] = (_fast_pattern(self.prefix), _vouch_pattern(self.prefix),
+                                  _three_letters(self.prefix))
+        (self.fast, self.vouch, self.three), self.foreign = _FAST[self.prefix], _foreign_cells(self.prefix)
         self.any_cell = re.compile(b"<" + re.escape(self.prefix) + rb"c[\s/>]")
 
     def scan(self, data: bytes, end: int) -> None:
-        found = self.fast.findall(data, 0, end)
-        if found:
-            self.columns.update(found)
-            if b"" in self.columns:
+        if not self.wide and self.three.search(data, 0, end):
+            self.wide = True
+        if self.wide:
+            if self.vouch.search(data, 0, end):
                 self.unusual = True
-                self.columns.discard(b"")
+        else:
+            found = self.fast.findall(data, 0, end)
+            if found:
+                self.columns.update(found)
+                if b"" in self.columns:
+                    self.unusual = True
+                    self.columns.discard(b"")
         if not self.cells and self.any_cell.search(data, 0, end):
             self.cells = True
         if not self.unusual and self.foreign.search(data, 0, end):
             self.unusual = True
 
     def widest(self) -> int:
-        """The last 0-based column a cell may use (one-letter columns end at Z)."""
+        """The last 0-based column a cell may use (one-letter columns end at Z; a sheet with
+        three-letter columns is taken as XFD wide)."""
+        if self.wide:
+            return MAX_COLUMNS - 1
         return max([column_index(c) for c in self.columns] + [25 if self.cells else -1])
 
 
@@ -263,28 +290,40 @@ def scan_sheet(package: Package, part: str, name: str) -> dict[tuple[int, int], 
     if not spread.unusual and widest < MAX_COLUMNS:
         if MAX_ROWS * (widest + 1) <= allowed:
             return errors
-        if _last_row(package, part, spread.prefix) * (widest + 1) <= allowed:
+        if not _rows_beyond(package, part, spread.prefix, allowed // (widest + 1)):
             return errors
     _replay(package, part, name, allowed)
     return errors
 
 
-def _last_row(package: Package, part: str, prefix: bytes) -> int:
-    """The last row (1-based) any cell reference names: a second pass, for sheets wider than
-    the fast check vouches for (every cell tag is the usual ``<c r="...">`` by then)."""
-    refs = re.compile(rb"<" + re.escape(prefix) + rb"c r=\"[A-Z]{1,3}([0-9]{1,7})\"")
-    last, carry = 0, b""
+def _rows_beyond(package: Package, part: str, prefix: bytes, limit: int) -> bool:
+    """Whether any cell reference names a row after ``limit``: a second pass, for sheets wider
+    than the fast check vouches for (every cell tag is the usual ``<c r="...">`` by then). A
+    search for such a row, not a list of every row, so a wide sheet costs a scan, not an object
+    per cell."""
+    if limit >= MAX_ROWS:
+        return False
+    refs = re.compile(rb"<" + re.escape(prefix) + rb"c r=\"[A-Z]{1,3}(?:" + _greater_than(limit) + rb")\"")
+    carry = b""
     for chunk in package.chunks(part, _CHUNK):
         data = carry + chunk
         cut = _cut(data, prefix, False)
-        rows = refs.findall(data, 0, cut)
-        if rows:
-            last = max(last, max(map(int, rows)))
+        if refs.search(data, 0, cut):
+            return True
         carry = data[cut:]
-    rows = refs.findall(carry)
-    if rows:
-        last = max(last, max(map(int, rows)))
-    return last
+    return refs.search(carry) is not None
+
+
+def _greater_than(limit: int) -> bytes:
+    """A regular expression for the whole numbers (no leading zeros, up to 7 digits) above
+    ``limit``, which has at most 7 digits."""
+    digits = str(limit).encode()
+    size = len(digits)
+    options = [rb"[1-9][0-9]{%d,6}" % size] if size < 7 else []  # more digits
+    for i, d in enumerate(digits):  # the same number of digits, larger at position i
+        if d < ord("9"):
+            options.append(digits[:i] + b"[" + bytes([d + 1]) + b"-9]" + b"[0-9]" * (size - i - 1))
+    return b"|".join(options) or b"(?!)"
 
 
 # --- the exact replay --------------------------------------------------------------------------
