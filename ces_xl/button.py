@@ -15,7 +15,7 @@ from .grid import ACTIVITY, BANDS, EXCEL_ERRORS, SETTINGS, WEIGHTS, ExcelError, 
 from .pipeline import score_grids
 from .errors import CESError
 from .xlsx.a1 import column_letter
-from .layout import Block, ResultSheet, check_replaceable, free_name, plain_value
+from .layout import KEPT_NOTES, SCORES, Block, ResultSheet, check_replaceable, free_name, plain_value
 
 TITLE = "Customer Engagement Score"
 
@@ -57,7 +57,8 @@ def read_book(book) -> dict[str, Grid]:
     """The contract sheets' used ranges as grids; other sheets by name only."""
     grids: dict[str, Grid] = {}
     names = [sheet.name for sheet in book.sheets]
-    wanted = {find_sheet(names, n) for n in (ACTIVITY, WEIGHTS, BANDS, SETTINGS)} - {None}
+    # The contract sheets, and the last results: columns the analyst added there are carried.
+    wanted = {find_sheet(names, n) for n in (ACTIVITY, WEIGHTS, BANDS, SETTINGS, SCORES, KEPT_NOTES)} - {None}
     for sheet in book.sheets:
         if sheet.name not in wanted:
             grids[sheet.name] = Grid(sheet.name, [])

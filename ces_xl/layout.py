@@ -15,8 +15,15 @@ from .core.bands import NO_DATA
 from .core.scoring import ScoreResult
 from .errors import CESError
 
-SCORES, SUMMARY = "Scores", "Summary"
+SCORES, SUMMARY, KEPT_NOTES = "Scores", "Summary", "Kept notes"
 SUMMARY_TITLE = "Customer Engagement Score summary"
+KEPT_TITLE = "Notes kept for customers no longer scored"
+KEPT_HEADER_ROW = 2  # 0-based: the title, a line of explanation, then the table
+# Every column header ces-xl writes into Scores, whatever the run: a column a re-run finds
+# there with another header is the analyst's, and is carried by customer ID.
+RESULT_HEADERS = frozenset({"Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap", "Data coverage",
+                            "Previous score", "Change", "Previous band", "Change driver", "From activity",
+                            "From model", "To next band", "Fastest lift"})
 # One or two decimals. ("0.##" would show 40 as "40." in Excel, with a dangling point.)
 NUMBER = "0.0#"
 _SCORES_MARK = ["Score", "Band", "Rank", "Percentile"]  # B1:E1 of every Scores sheet
@@ -76,16 +83,19 @@ class ResultSheet:
     title: str | None = None                 # large title in A1
     freeze: tuple[int, int] | None = None    # 0-based (row, column) of the first unfrozen cell
     widths: dict[int, float] = field(default_factory=dict)
+    active: bool = False                     # the sheet the workbook opens on
+    print_title_rows: tuple[int, int] | None = None  # 0-based rows repeated on every printed page
 
 
 def check_replaceable(name: str, first_row: list) -> None:
-    """Refuse to replace a sheet called Scores or Summary that ces_xl did not write.
+    """Refuse to replace a sheet called Scores, Summary or Kept notes that ces_xl did not write.
 
     ``first_row`` holds the sheet's A1:E1 values. Ours are recognised by cells every engine can
-    read: the Summary's title in A1, the Scores header in B1:E1.
+    read: the Summary's and Kept notes' titles in A1, the Scores header in B1:E1.
     """
     first_row = list(first_row) + [None] * 5
-    ours = (first_row[0] == SUMMARY_TITLE) if name.casefold() == SUMMARY.casefold() else (
+    titles = {SUMMARY.casefold(): SUMMARY_TITLE, KEPT_NOTES.casefold(): KEPT_TITLE}
+    ours = (first_row[0] == titles[name.casefold()]) if name.casefold() in titles else (
         [str(v) for v in first_row[1:5]] == _SCORES_MARK)
     if not ours:
         raise CESError(f"the workbook already has a sheet '{name}' that ces-xl did not write, and the results "
@@ -134,7 +144,23 @@ def band_colors(labels: list[str]) -> dict[str, str]:
 
 def result_sheets(result: ScoreResult) -> list[ResultSheet]:
     colors = band_colors([b.label for b in result.model.bands])
-    return [scores_sheet(result, colors), summary_sheet(result, colors)]
+    sheets = [scores_sheet(result, colors), summary_sheet(result, colors)]
+    if result.kept is not None:
+        sheets.append(kept_sheet(result.kept))
+    return sheets
+
+
+def is_result_header(header: str) -> bool:
+    """Whether a Scores column with this header is one ces-xl writes (not the analyst's)."""
+    return header in RESULT_HEADERS or header.endswith((" (points)", " (Activity)", " (ID)"))
+
+
+def kept_sheet(kept: pd.DataFrame) -> ResultSheet:
+    """What analysts typed beside customers no longer scored, by customer ID: a title, a line
+    that says why, then the table (its header in row KEPT_HEADER_ROW + 1)."""
+    block = Block(KEPT_HEADER_ROW - 1, 0, kept, title="These customers were not in the Activity sheet of a later "
+                  "run; if one comes back, its notes return to Scores.")
+    return ResultSheet(KEPT_NOTES, [block], {}, title=KEPT_TITLE, widths=_widths(kept))
 
 
 def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
@@ -143,7 +169,7 @@ def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     formats = {"Score": score_format, "Rank": "0", "Percentile": "0%", "Data coverage": "0%"}
     formats.update({c: "0.0" if result.method == "index" else NUMBER for c in result.contribution_columns})
     block = Block(0, 0, frame, formats, excel_table="CES_Scores", band_column="Band")
-    return ResultSheet(SCORES, [block], colors, freeze=(1, 1), widths=_widths(frame))
+    return ResultSheet(SCORES, [block], colors, freeze=(1, 1), widths=_widths(frame), print_title_rows=(0, 0))
 
 
 def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
@@ -175,7 +201,8 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     right = max(b.left + len(b.frame.columns) for b in blocks if list(b.frame.columns) != ["Note"]) + 1
     for chart in charts:
         chart.anchor = (chart.anchor[0], right)
-    return ResultSheet(SUMMARY, blocks, colors, charts=charts, title=SUMMARY_TITLE, widths=_block_widths(blocks))
+    return ResultSheet(SUMMARY, blocks, colors, charts=charts, title=SUMMARY_TITLE, widths=_block_widths(blocks),
+                       active=True)
 
 
 SHARE_SUFFIX = " (share)"

@@ -5,20 +5,29 @@
   python-calamine) share it, so both write the same cells.
 * :func:`score_file`: a workbook file in, a scored workbook file out (atomically), with an
   optional ``progress(stage, percent)`` callback; the CLI draws its bar from it.
-* :func:`resolve_output` (from :mod:`ces_xl.xlsx.atomic`): where a scored workbook goes,
-  checked before any work is done.
+
+Columns an analyst added to the last results (Scores) are carried into the new ones by
+customer ID; those of customers no longer scored go to the Kept notes sheet (SPEC "Nothing the
+analyst typed is lost").
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
-from .contract import read_contract
+import pandas as pd
+
+from .contract import WorkbookInput, read_contract
+from .contract.notes import parse_notes
+from .core.notes import carry
 from .core.scoring import ScoreResult, score_table
-from .grid import Grid
-from .layout import ResultSheet, result_sheets
+from .errors import CESError
+from .grid import Grid, find_sheet
+from .layout import KEPT_HEADER_ROW, KEPT_NOTES, SCORES, ResultSheet, is_result_header, result_sheets
 from .xlsx.atomic import atomic_output
-from .xlsx.reader import WorkbookRead
+from .xlsx.package import Package
+from .xlsx.reader import WorkbookRead, read_sheets
 from .xlsx.writer import write_results
 
 Progress = Callable[[str, float], None]
@@ -29,24 +38,59 @@ and how far the whole run is, 0-100."""
 READ_SHARE, SCORE_SHARE = 45.0, 10.0
 
 
-def score_grids(grids: dict[str, Grid]) -> tuple[ScoreResult, list[ResultSheet]]:
-    """Contract sheets in; the result, and the sheets that show it, out."""
+def score_grids(grids: Mapping[str, Grid],
+                previous: Callable[[Callable[[str], bool]], Mapping[str, Grid]] | None = None,
+                ) -> tuple[ScoreResult, list[ResultSheet]]:
+    """Contract sheets in; the result, and the sheets that show it, out. The last results
+    (Scores, Kept notes) are among ``grids``, or ``previous(is_ours)`` reads them (``is_ours``
+    tells which Scores headers are ces-xl's)."""
     workbook = read_contract(grids)
     result = score_table(workbook.table, workbook.model, notes=workbook.notes, validated=True)
+    ours = _ours(result, workbook)
+    carry_notes(result, grids if previous is None else previous(ours), ours)
     return result, result_sheets(result)
 
 
+def carry_notes(result: ScoreResult, previous: Mapping[str, Grid], ours: Callable[[str], bool]) -> None:
+    """Add to ``result`` the analysts' columns of the last results, by customer ID."""
+    names = list(previous)
+    scores = previous.get(find_sheet(names, SCORES) or "")
+    kept = previous.get(find_sheet(names, KEPT_NOTES) or "")
+    last, aside = parse_notes(scores, ours), parse_notes(kept, ours, header_at=KEPT_HEADER_ROW)
+    if not last and not aside:
+        return
+    carried = carry(result.scores.iloc[:, 0].to_numpy(), result.id_column, last, aside)
+    for header, values in carried.columns.items():  # as typed: text, numbers, dates; None for nothing
+        result.scores[header] = pd.Series(values, dtype=object, index=result.scores.index)
+    result.kept = carried.kept
+    if carried.kept_count:
+        result.notes.append(f"{carried.kept_count} customer(s) with notes in Scores are no longer scored; their "
+                            f"notes are on the {KEPT_NOTES} sheet")
+
+
+def _ours(result: ScoreResult, workbook: WorkbookInput) -> Callable[[str], bool]:
+    """Which headers of a results sheet ces-xl wrote (the rest are the analyst's)."""
+    written = {str(c) for c in result.scores.columns} | set(workbook.table.headers)
+    return lambda header: header in written or is_result_header(header)
+
+
 def score_file(reading: WorkbookRead, target: Path, progress: Progress | None = None) -> ScoreResult:
-    """Score the workbook being read into ``target`` (checked by :func:`resolve_output`).
+    """Score the workbook being read into ``target`` (checked by
+    :func:`~ces_xl.xlsx.atomic.resolve_output`).
 
     ``reading`` is started by the caller (the command line starts it before importing this
     module, so that the import and the read overlap). Everything is read and validated before
-    anything is written; the output appears whole or not at all."""
+    anything is written; the output appears whole or not at all. The last results are those
+    of ``target`` when it exists (a re-run with --force), else those in the input itself."""
     report = progress or (lambda stage, percent: None)
     report("reading", 0.0)
     grids = reading.result()
     report("scoring", READ_SHARE)
-    result, sheets = score_grids(grids)
+    source = reading.path
+    last = target if target.exists() and not os.path.samefile(target, source) else source
+    notes: list[str] = []
+    result, sheets = score_grids(grids, previous=lambda ours: _last_results(last, ours, notes))
+    result.notes.extend(notes)
     del grids  # the cell values (a third of the peak memory at a million rows) go now
     report("writing", READ_SHARE + SCORE_SHARE)
     total = max(sum(len(block.frame) for sheet in sheets for block in sheet.blocks), 1)
@@ -58,6 +102,25 @@ def score_file(reading: WorkbookRead, target: Path, progress: Progress | None = 
         report("writing", READ_SHARE + SCORE_SHARE + (100 - READ_SHARE - SCORE_SHARE) * min(written / total, 1))
 
     with atomic_output(target) as tmp:
-        write_results(reading.path, tmp, sheets, progress=rows_written)
+        write_results(source, tmp, sheets, progress=rows_written)
     report("done", 100.0)
     return result
+
+
+def _last_results(path: Path, ours: Callable[[str], bool], notes: list[str]) -> dict[str, Grid]:
+    """The last results' Scores and Kept notes sheets of ``path``, read only when there is
+    something of the analyst's to carry: a Kept notes sheet, or a Scores column ces-xl does not
+    write (its header row alone decides; a million-row Scores sheet is not read for nothing)."""
+    try:
+        with Package(path) as package:
+            parts = package.sheet_parts()
+            names = list(parts)
+            scores, kept = find_sheet(names, SCORES), find_sheet(names, KEPT_NOTES)
+            header = [str(v) for v in package.first_row(parts[scores], columns=None) if v is not None] if scores else []
+        if kept is None and all(ours(h) for h in header[1:]):
+            return {}
+        return read_sheets(path, [n for n in (scores, kept) if n])
+    except CESError as error:  # results that cannot be read are replaced all the same
+        notes.append(f"the columns you added to the Scores sheet of {path.name} could not be read, so they are not "
+                     f"carried over ({error})")
+        return {}

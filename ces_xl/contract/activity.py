@@ -137,7 +137,7 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
     return rules.Table(ids=ids, counts=counts, id_header=id_header,
                        metric_headers=[text(header[c]) for c in metric_at], segments=segments,
                        segment_header=None if segment_at is None else text(header[segment_at]), rows=rows,
-                       shown=shown)
+                       shown=shown, headers=[text(h) for h in header if not is_blank(h)])
 
 
 def _header_row(grid: Grid, model: Model, settings: Settings) -> int | None:

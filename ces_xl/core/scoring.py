@@ -54,6 +54,7 @@ class ScoreResult:
     metric_columns: list[str]     # the Activity headers matched to the model's metrics
     contribution_columns: list[str]
     notes: list[str] = field(default_factory=list)
+    kept: pd.DataFrame | None = None  # analysts' notes on customers no longer scored (see core.notes)
 
 
 def contribution_header(metric_name: str) -> str:

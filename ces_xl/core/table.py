@@ -99,6 +99,7 @@ class Table:
     segment_header: str | None = None
     rows: np.ndarray | None = None   # each customer's data row in the source (blank rows skipped)
     shown: dict[str, np.ndarray] = field(default_factory=dict)  # carried columns: header -> values
+    headers: list[str] = field(default_factory=list)  # every column header of the source table
     notes: list[str] = field(default_factory=list)
 
     def frame(self) -> pd.DataFrame:
@@ -491,7 +492,7 @@ def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column
     return Table(ids=ids, counts=np.ascontiguousarray(counts_by_metric.T), id_header=str(columns[id_at]),
                  metric_headers=[str(columns[c]) for c in metric_at], segments=segments,
                  segment_header=None if segment_at is None else str(columns[segment_at]), rows=rows,
-                 shown=shown, notes=notes)
+                 shown=shown, notes=notes, headers=[str(c) for c in columns])
 
 
 def _position(columns: list, name, what: str) -> int:

@@ -143,16 +143,18 @@ def contract_sheets(names: Iterable[str]) -> list[str]:
     return [n for n in (find_sheet(names, w) for w in (ACTIVITY, WEIGHTS, BANDS, SETTINGS)) if n]
 
 
-def scan_contract_sheets(path: Path) -> dict[str, dict[tuple[int, int], ExcelError]]:
-    """Scan every part that holds a contract sheet (see the module's docstring): sheet name ->
-    the 0-based (row, column) of each error cell and its value. Raises an InputError for a
-    damaged part or a cell python-calamine could not hold. The parts scanned are recorded as
-    checked, for the writer's raw copy."""
+def scan_contract_sheets(path: Path, wanted: Iterable[str] | None = None) -> dict[str, dict[tuple[int, int], ExcelError]]:
+    """Scan every part that holds a contract sheet (or a sheet named in ``wanted``, any case;
+    see the module's docstring): sheet name -> the 0-based (row, column) of each error cell
+    and its value. Raises an InputError for a damaged part or a cell python-calamine could not
+    hold. The parts scanned are recorded as checked, for the writer's raw copy."""
     with Package(path) as package:
         candidates = sheet_candidates(package)
         found: dict[str, dict[tuple[int, int], ExcelError]] = {}
         checked = []
-        for name in contract_sheets(candidates):
+        names = contract_sheets(candidates) if wanted is None else \
+            [n for n in (find_sheet(list(candidates), w) for w in wanted) if n]
+        for name in names:
             # A sheet without a part is left out: python-calamine is not let read it.
             for part in candidates[name]:
                 found.setdefault(name, {}).update(scan_sheet(package, part, name))

@@ -75,6 +75,17 @@ def read_grids(path: Path) -> dict[str, Grid]:
     return WorkbookRead(path).result()
 
 
+def read_sheets(path: Path, wanted: list[str]) -> dict[str, Grid]:
+    """The sheets named in ``wanted`` (any case) that the workbook has, read as the contract
+    sheets are (checked first, then python-calamine), on this thread; other sheets by name only."""
+    scans = scan_contract_sheets(path, wanted)
+    book = _open(path)
+    try:
+        return _read(path, book, scans, [n for n in scans])
+    except BaseException as exc:
+        raise _as_input_error(exc, path) from None
+
+
 class WorkbookRead:
     """Reading a workbook's contract sheets, python-calamine's part on a background thread.
 
@@ -150,10 +161,10 @@ def damaged_part(path: Path) -> None:
                 check_member(handle, info, path)
 
 
-def _read(path: Path, book, scans: dict[str, dict]) -> dict[str, Grid]:
+def _read(path: Path, book, scans: dict[str, dict], sheets: list[str] | None = None) -> dict[str, Grid]:
     grids: dict[str, Grid] = {}
     names = list(book.sheet_names)
-    for actual in contract_sheets(names):
+    for actual in contract_sheets(names) if sheets is None else sheets:
         if actual not in scans:
             # Only sheets whose cells were checked go to python-calamine (it may abort on others).
             raise InputError("the part that holds this sheet cannot be found or checked (the workbook's sheet "
