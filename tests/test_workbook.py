@@ -372,3 +372,43 @@ def test_result_sheets_print_one_page_wide_in_landscape(tmp_path):
         assert ws.page_setup.orientation == "landscape", name
         assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1, name
         assert ws.page_setup.fitToHeight == 0, name  # as many pages down as it takes
+
+
+def test_the_scored_workbook_opens_on_summary_with_no_sheets_grouped(tmp_path):
+    """The template opens on Instructions; scored, it opens on Summary, with Summary the only
+    selected tab (two selected tabs would be grouped in Excel: typing in one types in both)."""
+    import re
+    import zipfile
+
+    book = openpyxl.load_workbook(TEMPLATE)
+    book.active = book.sheetnames.index("Activity")  # as if saved with Activity selected
+    for ws in book.worksheets:
+        ws.sheet_view.tabSelected = ws.title == "Activity"
+    source = tmp_path / "saved-on-activity.xlsx"
+    book.save(source)
+    for run in range(2):  # a re-run in place replaces the sheets and keeps it so
+        out = tmp_path / "scored.xlsx"
+        if run:
+            ces_xl.score_workbook(out, in_place=True)
+        else:
+            ces_xl.score_workbook(source, out)
+        scored = openpyxl.load_workbook(out)
+        assert scored.active.title == "Summary"
+        assert [ws.title for ws in scored.worksheets if ws.sheet_view.tabSelected] == ["Summary"]
+        with zipfile.ZipFile(out) as package:
+            workbook = package.read("xl/workbook.xml").decode()
+        titles = re.findall(r'<definedName name="_xlnm.Print_Titles" localSheetId="(\d+)">([^<]*)<', workbook)
+        assert titles == [(str(scored.sheetnames.index("Scores")), "Scores!$1:$1")]
+    assert scored["Scores"].print_title_rows == "$1:$1"  # openpyxl reads the header row as the print titles
+
+
+def test_a_deselected_sheet_is_the_same_sheet_but_for_its_tab(tmp_path):
+    import zipfile
+
+    out = tmp_path / "scored.xlsx"
+    ces_xl.score_workbook(TEMPLATE, out)  # the template was saved with Instructions selected
+    with zipfile.ZipFile(TEMPLATE) as before, zipfile.ZipFile(out) as after:
+        old, new = before.read("xl/worksheets/sheet1.xml"), after.read("xl/worksheets/sheet1.xml")
+        assert after.testzip() is None
+    assert b'tabSelected="1"' in old and b"tabSelected" not in new
+    assert old.replace(b' tabSelected="1"', b"", 1) == new

@@ -66,11 +66,12 @@ def worksheet_chunks(spec: ResultSheet, styles: StyleSheet, links: SheetLinks,
                      progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """The worksheet part of ``spec``, as UTF-8 chunks (produced as they are consumed)."""
     last_row, last_col = _extent(spec)
+    selected = ' tabSelected="1"' if spec.active else ""  # the sheet the workbook opens on
     head = [XML_HEAD, f'<worksheet xmlns="{MAIN_NS}" xmlns:r="{DOC_REL}">',
             # Printed one page wide (as many pages down as it takes).
             '<sheetPr><pageSetUpPr fitToPage="1"/></sheetPr>',
             f'<dimension ref="A1:{column_letter(last_col)}{last_row + 1}"/>',
-            f'<sheetViews><sheetView workbookViewId="0">{_pane(spec.freeze)}</sheetView></sheetViews>',
+            f'<sheetViews><sheetView{selected} workbookViewId="0">{_pane(spec.freeze)}</sheetView></sheetViews>',
             '<sheetFormatPr defaultRowHeight="15"/>']
     if spec.widths:
         head.append("<cols>" + "".join(f'<col min="{c + 1}" max="{c + 1}" width="{w:g}" customWidth="1"/>'

@@ -26,6 +26,7 @@ from defusedxml import ElementTree
 from ..grid import find_sheet
 from ..errors import CESError, InputError
 from ..layout import ResultSheet, check_replaceable, free_name
+from .a1 import quote_sheet
 from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHART, REL_DRAWING,
                       REL_STYLES, REL_TABLE, REL_WORKSHEET, DOC_REL, REPAIR_FIX, Package,
                       PackageCopy, content_types_with, damaged, decode_text, free_id, free_part, member_key,
@@ -141,7 +142,23 @@ def _write(package: Package, target: Path, sheets: list[ResultSheet], progress, 
         if plan.drawing:
             added_types[plan.drawing[0]] = CONTENT_TYPES[REL_DRAWING]
         added_types |= {part: CONTENT_TYPES[REL_CHART] for part, _ in plan.charts}
-    new_workbook = _workbook_with(workbook_xml, elements, plans).encode("utf-8")
+    # The final tab order: sheets replaced in place, new ones after the last.
+    order = names + [p.spec.name for p in plans if not p.replaces]
+    position = {(p.replaces or p.spec.name): i for i, p in enumerate(plans)}
+    tabs = {plans[i].spec.name: order.index(name) for name, i in position.items()}
+    active = next((tabs[p.spec.name] for p in plans if p.spec.active), None)
+    titles = {tabs[p.spec.name]: f"{quote_sheet(p.spec.name)}!${p.spec.print_title_rows[0] + 1}:"
+                                 f"${p.spec.print_title_rows[1] + 1}" for p in plans if p.spec.print_title_rows}
+    # A workbook opened on another sheet than the one that was selected would show both
+    # selected: grouped, so that typing in one types in both. The other sheets are deselected.
+    deselect = set()
+    if active is not None:
+        for element in elements:
+            part = rel_targets.get(element.rel_id, "")
+            if element.name not in position and part in package.names and _tab_selected(package, part):
+                deselect.add(part)
+    new_workbook = _workbook_with(workbook_xml, elements, plans)
+    new_workbook = _with_views(new_workbook, active, titles).encode("utf-8")
     workbook_rels_part = rels_part(workbook_part)
     old_rels = package.read(workbook_rels_part) if workbook_rels_part in package.names else None
     if old_rels is not None:
@@ -166,6 +183,8 @@ def _write(package: Package, target: Path, sheets: list[ResultSheet], progress, 
                 out.write(name, new_workbook_rels, like=info)
             elif name in dropped or name in written or name == styles_part:
                 continue
+            elif name in deselect:
+                _copy_deselected(package, out, info)
             else:
                 out.copy_raw(info, checked=member_key(info) in checked)
         if workbook_rels_part not in package.names:
@@ -198,6 +217,33 @@ def _write_sheet(out: PackageCopy, plan: _NewSheet, styles: StyleSheet, like, pr
             out.write(part, chart_xml(spec.name, chart))
     if rels:
         out.write(rels_part(plan.part), relationships_with(None, rels))
+
+
+# --- which sheet is selected ---------------------------------------------------------------
+
+_SELECTED = re.compile(rb'(<(?:\w+:)?sheetView\b[^>]*?)\s+tabSelected\s*=\s*["\'](?:1|true)["\']')
+
+
+def _tab_selected(package: Package, part: str) -> bool:
+    """Whether a sheet is selected (its sheetView says tabSelected), from the head of its XML."""
+    with package.open(part) as stream:
+        head = stream.read(1 << 16)
+    end = head.find(b"sheetData")
+    return _SELECTED.search(head, 0, end if end >= 0 else len(head)) is not None
+
+
+def _copy_deselected(package: Package, out: PackageCopy, info) -> None:
+    """Copy a sheet part with its tab no longer selected: its XML streamed through, with the
+    one attribute taken out of its head (every byte checked on the way, as a raw copy is)."""
+    def chunks():
+        first = True
+        for chunk in package.chunks(info.filename):
+            if first:
+                chunk, first = _SELECTED.sub(rb"\1", chunk, count=1), False
+            yield chunk
+
+    with out.open(info.filename, like=info, fast=True, force_zip64=info.file_size > ZIP64_SAFE_BYTES) as stream:
+        write_behind(stream, chunks())
 
 
 # --- workbook.xml ----------------------------------------------------------------------------
@@ -256,6 +302,43 @@ def _workbook_with(xml: str, elements: list[_SheetElement], plans: list[_NewShee
     for start, end, text in sorted(edits, reverse=True):
         xml = xml[:start] + text + xml[end:]
     return xml
+
+
+def _with_views(xml: str, active: int | None, titles: dict[int, str]) -> str:
+    """workbook.xml opening on tab ``active``, and with the rows each sheet repeats on every
+    printed page (``titles``: tab position -> ``'Sheet'!$1:$1``), replacing earlier ones."""
+    prefix = (re.search(r"<(\w+:)?workbook\b", xml).group(1) or "") if re.search(r"<(\w+:)?workbook\b", xml) else ""
+    if active is not None:
+        view = re.search(rf"<{prefix}workbookView\b[^>]*?/?>", xml)
+        if view is not None:
+            tag = re.sub(r'\s(activeTab|firstSheet)\s*=\s*"[^"]*"', "", view.group(0))
+            tag = re.sub(r"\s*(/?>)$", rf' activeTab="{active}"\1', tag)
+            xml = xml[:view.start()] + tag + xml[view.end():]
+        else:
+            sheets = re.search(rf"<{prefix}sheets\b", xml)
+            xml = xml[:sheets.start()] + f'<{prefix}bookViews><{prefix}workbookView activeTab="{active}"/>' \
+                f"</{prefix}bookViews>" + xml[sheets.start():]
+    if not titles:
+        return xml
+    for index in titles:  # an earlier run's print titles for the same tab
+        xml = re.sub(rf'<{prefix}definedName\b(?=[^>]*\bname="_xlnm\.Print_Titles")(?=[^>]*\blocalSheetId="{index}")'
+                     rf"[^>]*>.*?</{prefix}definedName>", "", xml, flags=re.S)
+    names = "".join(f'<{prefix}definedName name="_xlnm.Print_Titles" localSheetId="{i}">{html.escape(ref, quote=False)}'
+                    f"</{prefix}definedName>" for i, ref in sorted(titles.items()))
+    existing = re.search(rf"</{prefix}definedNames>", xml)
+    if existing is not None:
+        return xml[:existing.start()] + names + xml[existing.start():]
+    empty = re.search(rf"<{prefix}definedNames\s*/>", xml)
+    if empty is not None:
+        return xml[:empty.start()] + f"<{prefix}definedNames>{names}</{prefix}definedNames>" + xml[empty.end():]
+    # After <sheets> and what may follow it in the schema's order (functionGroups, externalReferences).
+    after = None
+    for tag in ("externalReferences", "functionGroups", "sheets"):
+        after = re.search(rf"</{prefix}{tag}>|<{prefix}{tag}\b[^>]*/>", xml) if tag != "sheets" else \
+            re.search(rf"</{prefix}sheets>", xml)
+        if after is not None:
+            break
+    return xml[:after.end()] + f"<{prefix}definedNames>{names}</{prefix}definedNames>" + xml[after.end():]
 
 
 def _defined_names(workbook_xml: str) -> list[str]:
