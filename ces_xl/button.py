@@ -34,7 +34,7 @@ def score_active_workbook(book: xw.Book):
 def run(book) -> ScoreResult | None:
     """Score ``book``; on bad input show one plain message instead of a traceback."""
     try:
-        result, sheets = score_grids(read_book(book))
+        result, sheets = score_grids(read_book(book), cell_format=lambda *cell: number_format(book, *cell))
         check_book(book, sheets)
     except CESError as exc:
         _alert(book, str(exc))
@@ -70,6 +70,16 @@ def read_book(book) -> dict[str, Grid]:
                   for row in used.options(ndim=2, err_to_str=True).value or [[]]]
         grids[sheet.name] = Grid(sheet.name, values, top=used.row - 1, left=used.column - 1)
     return grids
+
+
+def number_format(book, sheet: str, row: int, col: int) -> str | None:
+    """A cell's number format (0-based row and column); None for General, or where the engine
+    cannot tell (xlwings' remote engine sends values only)."""
+    try:
+        code = book.sheets[sheet].range((row + 1, col + 1)).number_format
+    except (NotImplementedError, AttributeError, KeyError):
+        return None
+    return None if not code or code == "General" else code
 
 
 def check_book(book, sheets: list[ResultSheet]) -> None:

@@ -146,7 +146,7 @@ def result_sheets(result: ScoreResult) -> list[ResultSheet]:
     colors = band_colors([b.label for b in result.model.bands])
     sheets = [scores_sheet(result, colors), summary_sheet(result, colors)]
     if result.kept is not None:
-        sheets.append(kept_sheet(result.kept))
+        sheets.append(kept_sheet(result.kept, result.id_format))
     return sheets
 
 
@@ -155,10 +155,11 @@ def is_result_header(header: str) -> bool:
     return header in RESULT_HEADERS or header.endswith((" (points)", " (Activity)", " (ID)"))
 
 
-def kept_sheet(kept: pd.DataFrame) -> ResultSheet:
+def kept_sheet(kept: pd.DataFrame, id_format: str | None = None) -> ResultSheet:
     """What analysts typed beside customers no longer scored, by customer ID: a title, a line
     that says why, then the table (its header in row KEPT_HEADER_ROW + 1)."""
-    block = Block(KEPT_HEADER_ROW - 1, 0, kept, title="These customers were not in the Activity sheet of a later "
+    formats = {str(kept.columns[0]): id_format} if id_format else {}
+    block = Block(KEPT_HEADER_ROW - 1, 0, kept, formats, title="These customers were not in the Activity sheet of a later "
                   "run; if one comes back, its notes return to Scores.")
     return ResultSheet(KEPT_NOTES, [block], {}, title=KEPT_TITLE, widths=_widths(kept))
 
@@ -168,6 +169,8 @@ def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     score_format = "0.0" if result.method == "index" else NUMBER
     formats = {"Score": score_format, "Rank": "0", "Percentile": "0%", "Data coverage": "0%"}
     formats.update({c: "0.0" if result.method == "index" else NUMBER for c in result.contribution_columns})
+    if result.id_format:  # IDs look as they did (00123, not 123)
+        formats[result.id_column] = result.id_format
     block = Block(0, 0, frame, formats, excel_table="CES_Scores", band_column="Band")
     return ResultSheet(SCORES, [block], colors, freeze=(1, 1), widths=_widths(frame), print_title_rows=(0, 0))
 

@@ -23,10 +23,11 @@ from .contract.notes import parse_notes
 from .core.notes import carry
 from .core.scoring import ScoreResult, score_table
 from .errors import CESError
-from .grid import Grid, find_sheet
+from .grid import ACTIVITY, Grid, find_sheet
 from .layout import KEPT_HEADER_ROW, KEPT_NOTES, SCORES, ResultSheet, is_result_header, result_sheets
 from .xlsx.atomic import atomic_output
-from .xlsx.package import Package
+from .xlsx.package import REL_STYLES, Package
+from .xlsx.styles import StyleSheet
 from .xlsx.reader import WorkbookRead, read_sheets
 from .xlsx.writer import write_results
 
@@ -38,14 +39,20 @@ and how far the whole run is, 0-100."""
 READ_SHARE, SCORE_SHARE = 45.0, 10.0
 
 
+CellFormat = Callable[[str, int, int], "str | None"]
+"""``cell_format(sheet, row, col)``: a cell's number format code (0-based row and column)."""
+
+
 def score_grids(grids: Mapping[str, Grid],
                 previous: Callable[[Callable[[str], bool]], Mapping[str, Grid]] | None = None,
-                ) -> tuple[ScoreResult, list[ResultSheet]]:
+                cell_format: CellFormat | None = None) -> tuple[ScoreResult, list[ResultSheet]]:
     """Contract sheets in; the result, and the sheets that show it, out. The last results
     (Scores, Kept notes) are among ``grids``, or ``previous(is_ours)`` reads them (``is_ours``
-    tells which Scores headers are ces-xl's)."""
+    tells which Scores headers are ces-xl's). ``cell_format`` tells the IDs' number format."""
     workbook = read_contract(grids)
     result = score_table(workbook.table, workbook.model, notes=workbook.notes, validated=True)
+    if cell_format is not None and workbook.table.id_cell is not None:
+        result.id_format = cell_format(workbook.sheet_names[ACTIVITY], *workbook.table.id_cell)
     ours = _ours(result, workbook)
     carry_notes(result, grids if previous is None else previous(ours), ours)
     return result, result_sheets(result)
@@ -89,7 +96,8 @@ def score_file(reading: WorkbookRead, target: Path, progress: Progress | None = 
     source = reading.path
     last = target if target.exists() and not os.path.samefile(target, source) else source
     notes: list[str] = []
-    result, sheets = score_grids(grids, previous=lambda ours: _last_results(last, ours, notes))
+    result, sheets = score_grids(grids, previous=lambda ours: _last_results(last, ours, notes),
+                                 cell_format=lambda sheet, row, col: _cell_format(source, sheet, row, col))
     result.notes.extend(notes)
     del grids  # the cell values (a third of the peak memory at a million rows) go now
     report("writing", READ_SHARE + SCORE_SHARE)
@@ -105,6 +113,18 @@ def score_file(reading: WorkbookRead, target: Path, progress: Progress | None = 
         write_results(source, tmp, sheets, progress=rows_written)
     report("done", 100.0)
     return result
+
+
+def _cell_format(path: Path, sheet: str, row: int, col: int) -> str | None:
+    """A cell's number format, from its style in the file."""
+    with Package(path) as package:
+        part = package.sheet_parts().get(sheet)
+        if part is None:
+            return None
+        styles = next((r.target for r in package.relationships(package.main_part()) if r.type == REL_STYLES), None)
+        if styles not in package.names:
+            return None
+        return StyleSheet(package.read(styles)).number_format(package.cell_style(part, row, col))
 
 
 def _last_results(path: Path, ours: Callable[[str], bool], notes: list[str]) -> dict[str, Grid]:

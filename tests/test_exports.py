@@ -189,3 +189,39 @@ def test_a_totals_row_labelled_beside_an_empty_id_is_left_out(tmp_path):
     rows[2][0] = "Globex"
     with pytest.raises(ces_xl.InputError, match="the customer ID is blank"):
         ces_xl.score_workbook(book(tmp_path, rows, [["ID column", "Account ID"]], name="b.xlsx"), tmp_path / "b-out.xlsx")
+
+
+def test_id_numbers_keep_their_format(tmp_path):
+    import openpyxl
+
+    rows = [["Customer", "Visits"], [123, 2], [4567, 1]]
+    source = book(tmp_path, rows, weights=[["Metric", "Weight"], ["Visits", 1]])
+    edited = openpyxl.load_workbook(source)
+    for r in (2, 3):
+        edited["Activity"].cell(row=r, column=1).number_format = "00000"
+    edited.save(source)
+    out = tmp_path / "out.xlsx"
+    result = ces_xl.score_workbook(source, out)
+    assert result.id_format == "00000"
+    ids = [c for c in openpyxl.load_workbook(out)["Scores"]["A"][1:]]
+    assert [(c.value, c.number_format) for c in ids] == [(123, "00000"), (4567, "00000")]
+
+
+def test_id_numbers_show_as_they_did_in_libreoffice(tmp_path, soffice):
+    import openpyxl
+
+    from .conftest import libreoffice_export
+
+    rows = [["Customer", "Visits"], [123, 2]]
+    source = book(tmp_path, rows, weights=[["Metric", "Weight"], ["Visits", 1]])
+    edited = openpyxl.load_workbook(source)
+    edited["Activity"]["A2"].number_format = "00000"
+    edited.save(source)
+    out = tmp_path / "out.xlsx"
+    ces_xl.score_workbook(source, out)
+    done = __import__("subprocess").run([soffice, f"-env:UserInstallation={(tmp_path / 'p').as_uri()}", "--headless",
+                                         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true"
+                                         ",false,false,-1", "--outdir", str(tmp_path / "lo"), str(out)],
+                                        capture_output=True, text=True, timeout=180)
+    shown = (tmp_path / "lo" / "out-Scores.csv").read_text().splitlines()
+    assert shown[1].startswith("00123,"), (shown, done.stderr)

@@ -137,7 +137,8 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
     return rules.Table(ids=ids, counts=counts, id_header=id_header,
                        metric_headers=[text(header[c]) for c in metric_at], segments=segments,
                        segment_header=None if segment_at is None else text(header[segment_at]), rows=rows,
-                       shown=shown, headers=[text(h) for h in header if not is_blank(h)])
+                       shown=shown, headers=[text(h) for h in header if not is_blank(h)],
+                       id_cell=(grid.top + int(rows[0]), grid.left + first))
 
 
 def _header_row(grid: Grid, model: Model, settings: Settings) -> int | None:

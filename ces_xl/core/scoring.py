@@ -55,6 +55,7 @@ class ScoreResult:
     contribution_columns: list[str]
     notes: list[str] = field(default_factory=list)
     kept: pd.DataFrame | None = None  # analysts' notes on customers no longer scored (see core.notes)
+    id_format: str | None = None      # the number format the IDs had where they came from (e.g. 00000)
 
 
 def contribution_header(metric_name: str) -> str:

@@ -100,6 +100,7 @@ class Table:
     rows: np.ndarray | None = None   # each customer's data row in the source (blank rows skipped)
     shown: dict[str, np.ndarray] = field(default_factory=dict)  # carried columns: header -> values
     headers: list[str] = field(default_factory=list)  # every column header of the source table
+    id_cell: tuple[int, int] | None = None  # where the first ID sits in the source (0-based row, column)
     notes: list[str] = field(default_factory=list)
 
     def frame(self) -> pd.DataFrame:

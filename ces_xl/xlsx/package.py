@@ -30,7 +30,7 @@ from typing import BinaryIO, Iterable, Iterator
 from defusedxml import ElementTree
 
 from ..errors import InputError
-from .a1 import column_index
+from .a1 import column_index, column_letter
 
 try:  # Intel's ISA-L deflate: at its level 1, 4x zlib's fastest level, and smaller output
     from isal import isal_zlib as _isal_zlib
@@ -407,6 +407,25 @@ class Package:
                     raise
                 raise damaged(self.path, part, f"its XML cannot be read: {exc}") from None
         return strings
+
+    def cell_style(self, part: str, row: int, col: int) -> int:
+        """The style index (``s``) of the cell at 0-based (``row``, ``col``) of a worksheet
+        part, 0 when it has none; read from the start of the XML up to that cell's row only."""
+        ref = (column_letter(col) + str(row + 1)).encode()
+        cell = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="' + ref + rb'"[^>]*>')
+        later = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+        seen = b""
+        with self.open(part) as stream:
+            while True:
+                chunk = stream.read(1 << 16)
+                seen = seen[-4096:] + chunk
+                found = cell.search(seen)
+                if found:
+                    style = re.search(rb'\bs="(\d+)"', found.group(0))
+                    return int(style.group(1)) if style else 0
+                rows = [int(r) for r in later.findall(seen)]
+                if not chunk or (rows and max(rows) > row + 1):
+                    return 0
 
     def first_row(self, part: str, columns: int | None = 5) -> list:
         """Row 1 of a worksheet part (its first ``columns`` cells, or all of them), read from the

@@ -27,6 +27,12 @@ FONT_ORDER = ("b", "i", "strike", "condense", "extend", "outline", "shadow", "u"
               "name", "family", "charset", "scheme")
 # Excel's built-in number formats that the layouts use (no <numFmt> needed).
 _BUILTIN_FORMATS = {"General": 0, "0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10}
+# Every built-in number format's code (ECMA-376 Part 1, 18.8.30), to name a cell's format by id.
+BUILTIN_CODES = {0: "General", 1: "0", 2: "0.00", 3: "#,##0", 4: "#,##0.00", 9: "0%", 10: "0.00%", 11: "0.00E+00",
+                 12: "# ?/?", 13: "# ??/??", 14: "mm-dd-yy", 15: "d-mmm-yy", 16: "d-mmm", 17: "mmm-yy",
+                 18: "h:mm AM/PM", 19: "h:mm:ss AM/PM", 20: "h:mm", 21: "h:mm:ss", 22: "m/d/yy h:mm",
+                 37: "#,##0 ;(#,##0)", 38: "#,##0 ;[Red](#,##0)", 39: "#,##0.00;(#,##0.00)",
+                 40: "#,##0.00;[Red](#,##0.00)", 45: "mm:ss", 46: "[h]:mm:ss", 47: "mmss.0", 48: "##0.0E+0", 49: "@"}
 _FIRST_CUSTOM_FORMAT = 164
 
 MINIMAL_STYLES = (
@@ -75,6 +81,19 @@ class StyleSheet:
         self._dxfs: dict[str, int] = {}
         self._base_font = self._first_font()
         self._has_style_xfs = self._counts["cellStyleXfs"] > 0
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def number_format(self, style: int) -> str | None:
+        """The number format code of cell style ``style`` (a cell's ``s``); None for General
+        or a style that does not exist."""
+        xfs = self._existing["cellXfs"]
+        if not 0 <= style < len(xfs):
+            return None
+        found = re.search(r'\bnumFmtId\s*=\s*["\'](\d+)["\']', xfs[style].split(">", 1)[0])
+        number = int(found.group(1)) if found else 0
+        code = next((c for c, i in self._formats.items() if i == number), None) or BUILTIN_CODES.get(number)
+        return None if code in (None, "General") else code
 
     # --- adding ---------------------------------------------------------------------------
 
