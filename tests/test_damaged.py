@@ -18,6 +18,7 @@ import pytest
 
 import ces_xl
 from ces_xl import cli
+from ces_xl.xlsx import errorcells as errorcells_module
 from ces_xl.xlsx import package as package_module
 
 from .conftest import SEED_001, make_workbook, run_cli
@@ -256,17 +257,31 @@ def test_an_output_never_holds_a_damaged_part_and_each_contract_sheet_is_inflate
     """The reader's pass checks the contract sheets (CRC-32); the writer copies them raw without
     inflating them again, and inflates every other copied part to check it."""
     source = make_workbook(tmp_path / "b.xlsx", {**SEED_001, "Notes": [["free text"]]})
-    inflated: list[str] = []
-    real = package_module._Check.__init__
+    book = openpyxl.load_workbook(source)  # saved on the Notes sheet: Activity is not re-written to deselect it
+    book.active = book.sheetnames.index("Notes")
+    for ws in book.worksheets:
+        ws.sheet_view.tabSelected = ws.title == "Notes"
+    book.save(source)
+    scanned: list[str] = []
+    copies: dict[str, bool] = {}
+    real_scan, real_copy = errorcells_module.scan_sheet, package_module.PackageCopy.copy_raw
 
-    def counting(self, path, info):
-        inflated.append(info.filename)
-        real(self, path, info)
+    def scanning(package, part, name):
+        scanned.append(part)
+        return real_scan(package, part, name)
 
-    monkeypatch.setattr(package_module._Check, "__init__", counting)
+    def copying(self, info, checked=False):
+        copies[info.filename] = checked
+        return real_copy(self, info, checked=checked)
+
+    monkeypatch.setattr(errorcells_module, "scan_sheet", scanning)
+    monkeypatch.setattr(package_module.PackageCopy, "copy_raw", copying)
     ces_xl.score_workbook(source, tmp_path / "out.xlsx")
-    assert inflated.count(ACTIVITY) == 1 and inflated.count(WEIGHTS) == 1
-    assert "xl/worksheets/sheet3.xml" in inflated and "docProps/app.xml" in inflated  # copied, checked on the way
+    assert scanned.count(ACTIVITY) == 1 and scanned.count(WEIGHTS) == 1  # inflated and checked once, when read
+    assert copies[ACTIVITY] is True and copies[WEIGHTS] is True          # so copied raw, not inflated again
+    assert copies["docProps/app.xml"] is False  # not checked before: checked (inflated) as it is copied
+    # Notes is re-written, not copied: it was the selected tab, and the results open on Summary.
+    assert "xl/worksheets/sheet3.xml" not in copies
     with zipfile.ZipFile(tmp_path / "out.xlsx") as out:
         assert out.testzip() is None
     openpyxl.load_workbook(tmp_path / "out.xlsx").close()
