@@ -38,4 +38,5 @@ def score_workbook(path: str | os.PathLike, output: str | os.PathLike | None = N
     source = Path(path)
     check_input_path(source)
     target = resolve_output(source, output, in_place, force)
-    return pipeline.score_file(WorkbookRead(source), target, progress=progress)
+    reading = WorkbookRead(source, progress=pipeline.reading_progress(progress))
+    return pipeline.score_file(reading, target, progress=progress)

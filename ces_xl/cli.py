@@ -44,7 +44,11 @@ def cli() -> None:
               help="Replace OUT if it exists (columns you added to its Scores sheet are carried over).")
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress bar and no summary: only the output path (notes and errors still go to stderr).")
-def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quiet: bool) -> None:
+@click.option("--progress/--no-progress", default=None,
+              help="Show the progress bar even where stderr is not a terminal (an IDE console, a CI log), "
+                   "or never. Default: on a terminal.")
+def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quiet: bool,
+          progress: bool | None) -> None:
     """Score every customer in WORKBOOK and write Scores and Summary sheets.
 
     The input is never modified unless --in-place is given. An existing output is replaced
@@ -61,12 +65,13 @@ def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quie
 
     check_input_path(workbook)
     target = resolve_output(workbook, output, in_place, force)
-    # Start reading now: python-calamine parses on another thread while pandas and the
-    # scoring code import (a quarter of a second that would otherwise come before the read).
-    reading = WorkbookRead(workbook)
-    from .pipeline import score_file
+    shown = (progress if progress is not None else sys.stderr.isatty()) and not quiet
+    with ProgressBar(enabled=shown) as bar:
+        # Start reading now: python-calamine parses on another thread while pandas and the
+        # scoring code import (a quarter of a second that would otherwise come before the read).
+        reading = WorkbookRead(workbook, progress=bar.reading)
+        from .pipeline import score_file
 
-    with ProgressBar(enabled=not quiet) as bar:
         result = score_file(reading, target, progress=bar.update)
     for note in result.notes:
         click.echo(f"ces-xl: note: {note}", err=True)
@@ -136,17 +141,23 @@ def addin_install(path: Path | None) -> None:
 
 
 class ProgressBar:
-    """One bar on stderr that names the stage and moves with the run; only on a terminal,
-    never with --quiet (tqdm is imported only then: it costs a twentieth of a second)."""
+    """One bar on stderr that names the stage and moves with the run, from the first byte read
+    to the last written (tqdm is imported only when the bar is shown: it costs a twentieth of a
+    second). Plain ASCII where stderr cannot show block characters."""
+
+    READ_SHARE = 45.0  # the reading stage's part of the bar (as in pipeline.READ_SHARE)
 
     def __init__(self, enabled: bool):
         self._bar = None
-        if enabled and sys.stderr.isatty():
+        if enabled:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=100, leave=False, file=sys.stderr,
+            self._bar = tqdm(total=100, leave=False, file=sys.stderr, ascii=None if _unicode(sys.stderr) else True,
                              bar_format="ces-xl: {desc:<8} {bar} {percentage:3.0f}% {elapsed}")
         self._stage = ""
+
+    def reading(self, share: float) -> None:
+        self.update("reading", self.READ_SHARE * share)
 
     def __enter__(self) -> "ProgressBar":
         return self
@@ -162,6 +173,16 @@ class ProgressBar:
         if stage != self._stage:
             self._stage = stage
             self._bar.set_description_str(stage)  # shown at once, however short the stage
+
+
+def _unicode(stream) -> bool:
+    """Whether ``stream`` can show the bar's block characters (a console in a legacy code page
+    cannot)."""
+    try:
+        "\u2588\u258f".encode(getattr(stream, "encoding", None) or "ascii")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,6 +81,14 @@ def _ours(result: ScoreResult, workbook: WorkbookInput) -> Callable[[str], bool]
     return lambda header: header in written or is_result_header(header)
 
 
+def reading_progress(progress: Progress | None) -> Callable[[float], None] | None:
+    """The callback a :class:`~ces_xl.xlsx.reader.WorkbookRead` takes, as the reading stage of
+    ``progress``."""
+    if progress is None:
+        return None
+    return lambda share: progress("reading", READ_SHARE * share)
+
+
 def score_file(reading: WorkbookRead, target: Path, progress: Progress | None = None) -> ScoreResult:
     """Score the workbook being read into ``target`` (checked by
     :func:`~ces_xl.xlsx.atomic.resolve_output`).
@@ -90,8 +98,7 @@ def score_file(reading: WorkbookRead, target: Path, progress: Progress | None = 
     anything is written; the output appears whole or not at all. The last results are those
     of ``target`` when it exists (a re-run with --force), else those in the input itself."""
     report = progress or (lambda stage, percent: None)
-    report("reading", 0.0)
-    grids = reading.result()
+    grids = reading.result()  # the reading reports its own progress (see reading_progress)
     report("scoring", READ_SHARE)
     source = reading.path
     last = target if target.exists() and not os.path.samefile(target, source) else source

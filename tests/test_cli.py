@@ -1,6 +1,7 @@
 """The command line as a user meets it: help, version, summaries and notes."""
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -125,6 +126,28 @@ def test_progress_bar_on_a_terminal_and_not_with_quiet(tmp_path):
     # Not a terminal (a pipe, as under CI or cron): no bar either.
     piped = run_cli("score", source, "-o", tmp_path / "piped.xlsx")
     assert piped.returncode == 0 and "%" not in piped.stderr
+
+
+def test_the_bar_moves_while_reading_and_can_be_asked_for_anywhere(tmp_path):
+    import re
+
+    rows = [["Customer", "Website Visit", "Email Click", "Purchase"]] + [[f"C-{i}", i % 7, i % 3, i % 2]
+                                                                          for i in range(3000)]
+    source = make_workbook(tmp_path / "b.xlsx", {"Activity": rows, "Weights": SEED_001["Weights"]})
+    code, shown = run_in_terminal("score", str(source))
+    assert code == 0
+    reading = [int(p) for p in re.findall(r"ces-xl: reading .*?(\d+)%", shown)]
+    assert any(0 < p <= 45 for p in reading), shown  # the bar moves before the scoring starts
+    # Where stderr is not a terminal (an IDE console, a CI log), --progress shows it all the same,
+    # in plain ASCII where the stream cannot show block characters.
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    piped = subprocess.run([sys.executable, "-m", "ces_xl.cli", "score", str(source), "-o",
+                            str(tmp_path / "p.xlsx"), "--progress"], capture_output=True, text=True, env=env,
+                           timeout=120)
+    assert piped.returncode == 0 and "ces-xl: writing" in piped.stderr and "100%" in piped.stderr
+    assert piped.stderr.isascii() and "#" in piped.stderr
+    hidden = run_cli("score", source, "-o", tmp_path / "q.xlsx", "--no-progress")
+    assert hidden.returncode == 0 and "%" not in hidden.stderr
 
 
 def test_the_command_starts_reading_before_pandas_is_imported():

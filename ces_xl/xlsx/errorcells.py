@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ..errors import InputError
 from ..grid import ACTIVITY, BANDS, SETTINGS, WEIGHTS, ExcelError, find_sheet
@@ -143,21 +143,32 @@ def contract_sheets(names: Iterable[str]) -> list[str]:
     return [n for n in (find_sheet(names, w) for w in (ACTIVITY, WEIGHTS, BANDS, SETTINGS)) if n]
 
 
-def scan_contract_sheets(path: Path, wanted: Iterable[str] | None = None) -> dict[str, dict[tuple[int, int], ExcelError]]:
+def scan_contract_sheets(path: Path, wanted: Iterable[str] | None = None,
+                         progress: Callable[[float], None] | None = None) -> dict[str, dict[tuple[int, int], ExcelError]]:
     """Scan every part that holds a contract sheet (or a sheet named in ``wanted``, any case;
     see the module's docstring): sheet name -> the 0-based (row, column) of each error cell
     and its value. Raises an InputError for a damaged part or a cell python-calamine could not
-    hold. The parts scanned are recorded as checked, for the writer's raw copy."""
+    hold. The parts scanned are recorded as checked, for the writer's raw copy. ``progress``
+    is told the share of the sheets' XML scanned so far (0 to 1)."""
     with Package(path) as package:
         candidates = sheet_candidates(package)
         found: dict[str, dict[tuple[int, int], ExcelError]] = {}
         checked = []
         names = contract_sheets(candidates) if wanted is None else \
             [n for n in (find_sheet(list(candidates), w) for w in wanted) if n]
+        total = max(sum(package.info(p).file_size for n in names for p in candidates[n]), 1)
+        done = 0
+
+        def advance(size: int) -> None:
+            nonlocal done
+            done += size
+            if progress is not None:
+                progress(min(done / total, 1.0))
+
         for name in names:
             # A sheet without a part is left out: python-calamine is not let read it.
             for part in candidates[name]:
-                found.setdefault(name, {}).update(scan_sheet(package, part, name))
+                found.setdefault(name, {}).update(scan_sheet(package, part, name, advance))
                 checked.append(package.info(part))
         # python-calamine checks no CRC: a damaged shared-strings part would change IDs and
         # metric names silently. Check what it opens besides the sheets (small next to them).
@@ -256,7 +267,8 @@ def _cut(data: bytes, prefix: bytes, final: bool) -> int:
     return last if last > 0 else 0
 
 
-def scan_sheet(package: Package, part: str, name: str) -> dict[tuple[int, int], ExcelError]:
+def scan_sheet(package: Package, part: str, name: str,
+               advance: Callable[[int], None] | None = None) -> dict[tuple[int, int], ExcelError]:
     """The error cells of one sheet part (0-based (row, column) -> value); raises an InputError
     if the part is damaged or python-calamine could not hold its cells."""
     errors: dict[tuple[int, int], ExcelError] = {}
@@ -265,6 +277,8 @@ def scan_sheet(package: Package, part: str, name: str) -> dict[tuple[int, int], 
     chunks = package.chunks(part, _CHUNK)
     while True:
         chunk = next(chunks, None)
+        if chunk is not None and advance is not None:
+            advance(len(chunk))
         data = carry + chunk if chunk is not None else carry
         if spread.prefix is None:
             if chunk is not None and len(data) < 4096:
