@@ -266,9 +266,9 @@ def test_an_output_never_holds_a_damaged_part_and_each_contract_sheet_is_inflate
     copies: dict[str, bool] = {}
     real_scan, real_copy = errorcells_module.scan_sheet, package_module.PackageCopy.copy_raw
 
-    def scanning(package, part, name):
+    def scanning(package, part, name, *rest):
         scanned.append(part)
-        return real_scan(package, part, name)
+        return real_scan(package, part, name, *rest)
 
     def copying(self, info, checked=False):
         copies[info.filename] = checked
