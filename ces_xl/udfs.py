@@ -146,9 +146,8 @@ def _plain_numbers(rows: list | tuple, blank: float) -> np.ndarray | None:
         x = np.array(rows, dtype=float)  # None -> NaN
     except (OverflowError, ValueError, TypeError):
         return None
-    with np.errstate(invalid="ignore"):
-        if (np.abs(x) > MAX_COUNT).any():  # infinity too
-            return None
+    if (np.abs(x) > MAX_COUNT).any():  # infinity too (NaN, a blank, compares False)
+        return None
     if blank == 0.0:
         np.copyto(x, 0.0, where=np.isnan(x))
     return x

@@ -230,6 +230,12 @@ def _float_tails(values: np.ndarray, number_style: int) -> list[str]:
     """The tails of a float column (NaN and infinities blank), each value as :func:`_number`
     writes it. Points columns repeat a few values (one per distinct count), so each distinct
     value is formatted once: turning a float into text is the largest cost of writing a sheet."""
+    return _float_tail_array(values, number_style).tolist()
+
+
+def _float_tail_array(values: np.ndarray, number_style: int) -> np.ndarray:
+    """:func:`_float_tails` of an array of any shape, as an object array of that shape (the
+    float columns of a block with the same style go through at once)."""
     s = _s(number_style)
     distinct, where = np.unique(values, return_inverse=True)
     texts = np.full(len(distinct), f"{s}/>", dtype=object)
@@ -239,7 +245,7 @@ def _float_tails(values: np.ndarray, number_style: int) -> list[str]:
     fraction = finite & ~whole
     texts[whole] = [f"{s}><v>{v}</v></c>" for v in distinct[whole].astype(np.int64).tolist()]
     texts[fraction] = [f"{s}><v>{v!r}</v></c>" for v in distinct[fraction].tolist()]
-    return texts[where.ravel()].tolist()
+    return texts[where.ravel()].reshape(values.shape)
 
 
 def _text_tails(values: list[str], text_style: int) -> list[str]:
@@ -290,6 +296,13 @@ class _BlockRows:
         series = [column for _, column in frame.items()]
         self.kinds = [_kind(column) for column in series]
         self.arrays = [_values(column, kind) for column, kind in zip(series, self.kinds)]
+        # The float columns of one style as one matrix: a sheet of many metrics formats its
+        # points in one pass, not one numpy call per column.
+        self.float_groups: dict[int, list[int]] = {}
+        if not block.row_formats:
+            for j, kind in enumerate(self.kinds):
+                if kind == "float":
+                    self.float_groups.setdefault(self.number_styles[j], []).append(j)
         letters = [column_letter(block.left + j) for j in range(len(columns))]
         # "%s" slots: the row number, then the row number and the tail of each cell.
         self.template = '<row r="%s">' + "".join(f'<c r="{c}%s"%s' for c in letters) + "</row>"
@@ -301,8 +314,13 @@ class _BlockRows:
         stop = min(start + CHUNK_ROWS, len(self.block.frame))
         rows = list(map(str, range(self.first + start, self.first + stop)))
         slots: list[list[str]] = [rows]
+        done: dict[int, list[str]] = {}
+        for style, columns in self.float_groups.items():
+            matrix = np.column_stack([self.arrays[j][start:stop] for j in columns])
+            for j, tails in zip(columns, _float_tail_array(matrix, style).T.tolist()):
+                done[j] = tails
         for j, values in enumerate(self.arrays):
-            slots += (rows, self._tails(j, values[start:stop], start))
+            slots += (rows, done[j] if j in done else self._tails(j, values[start:stop], start))
         return "".join(map(self.template.__mod__, zip(*slots))).encode("utf-8")
 
     def _tails(self, j: int, values: np.ndarray, start: int) -> list[str]:
