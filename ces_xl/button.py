@@ -37,7 +37,7 @@ def run(book) -> ScoreResult | None:
         result, sheets = score_grids(read_book(book), cell_format=lambda *cell: number_format(book, *cell))
         check_book(book, sheets)
     except CESError as exc:
-        _alert(book, str(exc))
+        _alert(book, problems_message(exc))
         return None
     except Exception as exc:  # a bug: still no traceback dialog
         _alert(book, f"Unexpected error ({type(exc).__name__}: {exc}). Nothing was written.")
@@ -192,6 +192,21 @@ def _optional(action) -> None:
         action()
     except NotImplementedError:
         pass
+
+
+MAX_PROBLEMS_SHOWN = 30  # a message box shows about this many lines before it runs off the screen
+
+
+def problems_message(error: CESError) -> str:
+    """Every problem of ``error`` in one message, a line each (the first MAX_PROBLEMS_SHOWN,
+    then how many more)."""
+    problems = error.problems
+    if len(problems) == 1:
+        return str(error)
+    lines = [f"{len(problems)} problems; nothing was written:"] + [str(p) for p in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more")
+    return "\n".join(lines)
 
 
 def _alert(book, message: str) -> None:

@@ -225,3 +225,19 @@ def test_id_numbers_show_as_they_did_in_libreoffice(tmp_path, soffice):
                                         capture_output=True, text=True, timeout=180)
     shown = (tmp_path / "lo" / "out-Scores.csv").read_text().splitlines()
     assert shown[1].startswith("00123,"), (shown, done.stderr)
+
+
+def test_the_button_shows_every_problem_in_one_message(tmp_path):
+    pytest.importorskip("xlwings")
+    from ces_xl import button
+
+    from .test_button import remote_book
+
+    rows = [["Customer", "Visits", "Orders"], ["C-1", "n/a", 1], ["C-2", 2, "-"], ["C-3", "lots", True]]
+    remote = remote_book(book(tmp_path, rows))
+    assert button.run(remote) is None
+    actions = remote.json()["actions"]
+    assert [a["func"] for a in actions] == ["alert"]  # one message, nothing written
+    lines = actions[0]["args"][0].splitlines()
+    assert lines[0] == "4 problems; nothing was written:"
+    assert [line.split(":")[0] for line in lines[1:]] == ["Activity!B2", "Activity!B4", "Activity!C3", "Activity!C4"]

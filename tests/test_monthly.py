@@ -30,7 +30,9 @@ def annotate(path: Path, sheet: str, header_row: int, column: str, values: dict)
     for row in range(header_row + 1, ws.max_row + 1):
         customer = ws.cell(row=row, column=1).value
         if customer in values:
-            ws.cell(row=row, column=col, value=values[customer])
+            cell = ws.cell(row=row, column=col, value=values[customer])
+            if isinstance(values[customer], str):
+                cell.data_type = "s"  # typed as text (openpyxl would take "=..." for a formula)
     book.save(path)
 
 
@@ -148,3 +150,20 @@ def test_the_button_carries_the_column_too(tmp_path):
     # The headless run on the same book writes the same cells.
     headless = ces_xl.score_workbook(book, tmp_path / "headless.xlsx")
     assert headless.scores["Called?"].tolist() == ["yes", None]
+
+
+def test_libreoffice_reads_the_carried_column_and_the_kept_notes(tmp_path, soffice):
+    from .conftest import libreoffice_export
+
+    out = tmp_path / "scored.xlsx"
+    ces_xl.score_workbook(month(tmp_path / "oct.xlsx", {"C-1": 5, "C-2": 3}), out)
+    annotate(out, "Scores", 1, "Called?", {"C-1": "=not a formula", "C-2": "yes"})
+    result = ces_xl.score_workbook(month(tmp_path / "nov.xlsx", {"C-1": 7}), out, force=True)
+    sheets = libreoffice_export(soffice, out, tmp_path / "lo")
+    header, *rows = sheets["Scores"]
+    assert [(r[0], float(r[header.index("Score")]), r[header.index("Called?")]) for r in rows] == [
+        ("C-1", 7.0, "=not a formula")]  # text typed by the analyst stays text
+    kept = sheets["Kept notes"]
+    assert kept[0][0] == "Notes kept for customers no longer scored" and kept[2:4] == [["Customer", "Called?"],
+                                                                                     ["C-2", "yes"]]
+    assert result.scores["Score"].tolist() == [7.0]

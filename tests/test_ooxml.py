@@ -35,6 +35,7 @@ CASES = {
     "hand-made book scored": ("book", "book-scored"),
     "book whose first font has every child, reversed, scored": ("reversed-font", "reversed-font-scored"),
     "scored book scored again in place": ("template-scored", "rerun"),
+    "annotated book scored again (carried column, Kept notes)": ("annotated", "annotated-scored"),
     "xlsm scored (as is: the SDK cannot open its ribbon)": ("xlsm", "xlsm-scored"),
     "xlsm scored (ribbon relationship the SDK opens)": ("xlsm*", "xlsm-scored*"),
     "add-in built from xlwings' (as is: the SDK cannot open its ribbon)": ("xlwings-addin", "addin"),
@@ -49,6 +50,22 @@ def _with_first_font(source: Path, font: str, out: Path) -> Path:
             if info.filename == "xl/styles.xml":
                 data = re.sub(rb"<font>.*?</font>", font.encode(), data, count=1, flags=re.S)
             target.writestr(info.filename, data)
+    return out
+
+
+def _annotated(scored: Path, out: Path) -> Path:
+    """A scored book as an analyst leaves it: a column typed beside the results, and a customer
+    gone from Activity (whose note goes to Kept notes on the next run)."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(scored)
+    ws = book["Scores"]
+    col = ws.max_column + 1
+    ws.cell(row=1, column=col, value="Called?")
+    for row in range(2, ws.max_row + 1):
+        ws.cell(row=row, column=col, value="yes" if row % 2 else None)
+    book["Activity"].delete_rows(3)
+    book.save(out)
     return out
 
 
@@ -82,6 +99,8 @@ def checked(tmp_path_factory, ooxml_validator):
         if "template-scored" in files:
             rerun = Path(shutil.copy(files["template-scored"], d / "rerun.xlsx"))
             cli("rerun", rerun, "score", rerun, "--in-place", "-q")
+            files["annotated"] = _annotated(files["template-scored"], d / "annotated.xlsx")
+            score("annotated")
 
     def libreoffice() -> None:
         if (exe := _soffice()) is not None:  # else its test skips (or fails under CI)

@@ -28,6 +28,7 @@ def parse_weights(grid: Grid, problems: list[CESError]) -> tuple[list[Metric] | 
         problems.append(error)
         return None, {}
     metrics: list[Metric] = []
+    before = len(problems)
     for r in range(h + 1, len(grid.rows)):
         row = grid.rows[r]
         values = {key: at(row, c) for key, c in columns.items()}
@@ -74,6 +75,8 @@ def parse_weights(grid: Grid, problems: list[CESError]) -> tuple[list[Metric] | 
             description="" if is_blank(values.get("description")) else text(values["description"]),
             cells=cells,
         ))
+    if not metrics and len(problems) > before:
+        return None, {}  # every row had a problem, each already said: "no metrics" would repeat them
     weights_col = column_letter(grid.left + columns["weight"])
     span = f"{grid.name}!{weights_col}{grid.row_number(h) + 1}:{weights_col}{grid.top + len(grid.rows)}"
     return metrics, {"metrics": grid.ref(h, columns["metric"]), "weights": span}

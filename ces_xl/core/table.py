@@ -362,8 +362,13 @@ def customer_ids(values: np.ndarray, places: Places, col: int, *, blank: np.ndar
     rows = np.arange(len(values)) if rows is None else np.asarray(rows)
     values = values.astype(object) if values.dtype != object else values
     if blank is None and (types is str or _all_text_filled(values)):  # the usual IDs: all text, none blank
-        blank, types = np.zeros(len(values), dtype=bool), np.full(len(values), str, dtype=object)
-    elif blank is None:
+        duplicate = _duplicates(values.tolist(), rows, places)
+        if duplicate is not None:
+            if problems is None:
+                raise InputError.gather([duplicate])
+            problems.append(duplicate)
+        return values.copy()
+    if blank is None:
         blank, types = classify(values.reshape(-1, 1))
         blank, types = blank.ravel(), types.ravel()
     found: list[CESError] = []
@@ -395,8 +400,6 @@ def customer_ids(values: np.ndarray, places: Places, col: int, *, blank: np.ndar
 def _all_text_filled(values: np.ndarray) -> bool:
     """Whether every value is text with something in it (a quick look: a million IDs in a few
     hundredths of a second); False means "look closer", not "a problem"."""
-    if pd.api.types.infer_dtype(values, skipna=False) != "string":
-        return False
     items = values.tolist()
     return set(map(type, items)) == {str} and all(items) and not any(map(str.isspace, items))
 
