@@ -205,16 +205,24 @@ def to_number(value: object) -> float | None:
         except OverflowError:  # an int beyond float's range
             return None
     elif isinstance(value, str):
-        text = value.strip()
-        if not text.isascii() or "_" in text:
-            return None
-        try:
-            number = float(text)
-        except ValueError:
+        number = _text_number(value)
+        if number is None:
             return None
     else:
         return None
     return number if math.isfinite(number) else None
+
+
+def _text_number(value: str) -> float | None:
+    """Plain numeric text as the float it spells (infinity and NaN included); None for other
+    text: not ASCII digits, Python's "1_000", "1,000", words."""
+    text = value.strip()
+    if not text.isascii() or "_" in text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def count_problem(value: object) -> tuple[str, str]:
@@ -240,13 +248,7 @@ def count_problem(value: object) -> tuple[str, str]:
 def _infinite(value: object) -> bool:
     """A float infinity, or text that reads as one ("inf", "-Infinity")."""
     if isinstance(value, str):
-        text = value.strip()
-        if not text.isascii() or "_" in text:
-            return False
-        try:
-            value = float(text)
-        except ValueError:
-            return False
+        value = _text_number(value)
     return isinstance(value, (float, np.floating)) and math.isinf(value)
 
 
