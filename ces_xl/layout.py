@@ -12,18 +12,13 @@ import numpy as np
 import pandas as pd
 
 from .core.bands import NO_DATA
-from .core.scoring import ScoreResult
+from .core.scoring import RESULT_COLUMNS, ScoreResult
 from .errors import CESError
 
 SCORES, SUMMARY, KEPT_NOTES = "Scores", "Summary", "Kept notes"
 SUMMARY_TITLE = "Customer Engagement Score summary"
 KEPT_TITLE = "Notes kept for customers no longer scored"
 KEPT_HEADER_ROW = 2  # 0-based: the title, a line of explanation, then the table
-# Every column header ces-xl writes into Scores, whatever the run: a column a re-run finds
-# there with another header is the analyst's, and is carried by customer ID.
-RESULT_HEADERS = frozenset({"Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap", "Data coverage",
-                            "Previous score", "Change", "Previous band", "Change driver", "From activity",
-                            "From model", "To next band", "Fastest lift"})
 # One or two decimals. ("0.##" would show 40 as "40." in Excel, with a dangling point.)
 NUMBER = "0.0#"
 _SCORES_MARK = ["Score", "Band", "Rank", "Percentile"]  # B1:E1 of every Scores sheet
@@ -152,7 +147,7 @@ def result_sheets(result: ScoreResult) -> list[ResultSheet]:
 
 def is_result_header(header: str) -> bool:
     """Whether a Scores column with this header is one ces-xl writes (not the analyst's)."""
-    return header in RESULT_HEADERS or header.endswith((" (points)", " (Activity)", " (ID)"))
+    return header in RESULT_COLUMNS or header.endswith((" (points)", " (Activity)", " (ID)"))
 
 
 def kept_sheet(kept: pd.DataFrame, id_format: str | None = None) -> ResultSheet:

@@ -222,7 +222,12 @@ def _row_sums(values: np.ndarray) -> np.ndarray:
     return total
 
 
-RESULT_COLUMNS = ("Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap", "Data coverage", "Segment")
+# Every result column a Scores table may have, whatever the run (the ones of history and
+# actions included): an ID or carried column named like one is renamed, and a column a re-run
+# finds under another header is the analyst's.
+RESULT_COLUMNS = ("Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap", "Data coverage",
+                  "Previous score", "Change", "Previous band", "Change driver", "From activity", "From model",
+                  "To next band", "Fastest lift")
 
 
 def _carried_header(header: str, columns: dict) -> str:
