@@ -480,7 +480,10 @@ def segment_values(values: np.ndarray, blank: np.ndarray | None = None) -> np.nd
     if blank is None:
         blank = classify(out.reshape(-1, 1))[0].ravel()
     out[blank] = None
-    others = [i for i, v in enumerate(out.tolist()) if v is not None and type(v) is not str]
+    items = out.tolist()
+    if set(map(type, items)) <= {str, type(None)}:  # the usual segments: text (a quick look)
+        return out
+    others = [i for i, v in enumerate(items) if v is not None and type(v) is not str]
     for i in others:
         v = out[i]
         if isinstance(v, (float, np.floating)) and float(v).is_integer():

@@ -20,6 +20,7 @@ import posixpath
 import queue
 import re
 import struct
+import tempfile
 import threading
 import zipfile
 import zlib
@@ -585,12 +586,82 @@ class PackageCopy:
         zf.filelist.append(out)
         zf.NameToInfo[out.filename] = out
 
+    def write_recompressed(self, part: "Recompressed") -> None:
+        """Write a part :class:`Recompressed` on a thread: its deflated bytes as they are, with
+        its CRC and sizes (waits for the thread)."""
+        spool, crc, size, compressed = part.result()
+        info = part.info
+        out = zipfile.ZipInfo(info.filename, info.date_time)
+        out.compress_type, out.CRC = zipfile.ZIP_DEFLATED, crc
+        out.compress_size, out.file_size = compressed, size
+        out.external_attr, out.create_system = info.external_attr, info.create_system
+        zf = self.zip
+        zip64 = size > zipfile.ZIP64_LIMIT or compressed > zipfile.ZIP64_LIMIT
+        zf.fp.seek(zf.start_dir)
+        out.header_offset = zf.fp.tell()
+        zf._writecheck(out)
+        zf._didModify = True
+        zf.fp.write(out.FileHeader(zip64))
+        with spool:
+            spool.seek(0)
+            while piece := spool.read(1 << 20):
+                zf.fp.write(piece)
+        zf.start_dir = zf.fp.tell()
+        zf.filelist.append(out)
+        zf.NameToInfo[out.filename] = out
+
     @staticmethod
     def _info(part: str, like: zipfile.ZipInfo | None) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(part, like.date_time if like is not None else (1980, 1, 1, 0, 0, 0))
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = like.external_attr if like is not None else 0o600 << 16
         return info
+
+
+class Recompressed:
+    """A part of ``path`` inflated (and checked), its first piece edited by ``edit``, and deflated
+    again, on a thread of its own: started early, it is done by the time the writer needs it
+    (ISA-L and zlib work without the GIL, beside the rendering of the result sheets)."""
+
+    def __init__(self, path: Path, info: zipfile.ZipInfo, edit):
+        self.info = info
+        self._spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)
+        self._done: tuple | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(Path(path), edit), name="ces-xl-recompress",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self, path: Path, edit) -> None:
+        deflate = (_isal_zlib or zlib).compressobj(1, zlib.DEFLATED, -15)
+        crc32 = (_isal_zlib or zlib).crc32
+        crc = size = compressed = 0
+        try:
+            with open(path, "rb") as handle:
+                for n, chunk in enumerate(member_chunks(handle, self.info, path)):
+                    if n == 0:
+                        chunk = edit(chunk)
+                    crc, size = crc32(chunk, crc), size + len(chunk)
+                    out = deflate.compress(chunk)
+                    compressed += len(out)
+                    self._spool.write(out)
+            out = deflate.flush()
+            self._spool.write(out)
+            self._done = (crc, size, compressed + len(out))
+        except BaseException as exc:  # handed to the writer by result()
+            self._error = exc
+
+    def result(self):
+        """(the spooled deflated bytes, CRC-32, size, compressed size); the thread's error raised."""
+        self._thread.join()
+        if self._error is not None:
+            self._spool.close()
+            raise self._error
+        return (self._spool, *self._done)
+
+    def discard(self) -> None:
+        self._thread.join()
+        self._spool.close()
 
 
 def write_behind(stream: BinaryIO, chunks: Iterator[bytes], depth: int = 4) -> None:

@@ -29,7 +29,7 @@ from ..layout import ResultSheet, check_replaceable, free_name
 from .a1 import quote_sheet
 from .package import (CONTENT_TYPES, CONTENT_TYPES_PART, REL_CALC_CHAIN, REL_CHART, REL_DRAWING,
                       REL_STYLES, REL_TABLE, REL_WORKSHEET, DOC_REL, REPAIR_FIX, Package,
-                      PackageCopy, content_types_with, damaged, decode_text, free_id, free_part, member_key,
+                      PackageCopy, Recompressed, content_types_with, damaged, decode_text, free_id, free_part, member_key,
                       relationships_with, relative_target, rels_part, take_checked, write_behind)
 from .sheetxml import SheetLinks, chart_xml, drawing_xml, table_xml, worksheet_chunks
 from .styles import StyleSheet
@@ -172,6 +172,20 @@ def _write(package: Package, target: Path, sheets: list[ResultSheet], progress, 
 
     written = {p.part for p in plans} | {rels_part(p.part) for p in plans}
     infos = {info.filename: info for info in package.infos}
+    # Deselected sheets are re-deflated on threads of their own meanwhile, and written last.
+    redone = [Recompressed(package.path, infos[part], _deselected) for part in sorted(deselect)]
+    try:
+        _copy(package, target, plans, styles, styles_part, progress, checked, dropped, written, deselect, redone,
+              (new_types, workbook_part, new_workbook, workbook_rels_part, new_workbook_rels))
+    finally:
+        for part in redone:
+            part.discard()
+
+
+def _copy(package, target, plans, styles, styles_part, progress, checked, dropped, written, deselect, redone,
+          edited) -> None:
+    new_types, workbook_part, new_workbook, workbook_rels_part, new_workbook_rels = edited
+    infos = {info.filename: info for info in package.infos}
     with PackageCopy(target, package) as out:
         for info in package.infos:
             name = info.filename
@@ -181,10 +195,8 @@ def _write(package: Package, target: Path, sheets: list[ResultSheet], progress, 
                 out.write(name, new_workbook, like=info)
             elif name == workbook_rels_part:
                 out.write(name, new_workbook_rels, like=info)
-            elif name in dropped or name in written or name == styles_part:
+            elif name in dropped or name in written or name == styles_part or name in deselect:
                 continue
-            elif name in deselect:
-                _copy_deselected(package, out, info)
             else:
                 out.copy_raw(info, checked=member_key(info) in checked)
         if workbook_rels_part not in package.names:
@@ -192,6 +204,8 @@ def _write(package: Package, target: Path, sheets: list[ResultSheet], progress, 
         for plan in plans:
             _write_sheet(out, plan, styles, infos.get(plan.part), progress)
         out.write(styles_part, styles.to_bytes(), like=infos.get(styles_part))
+        for part in redone:
+            out.write_recompressed(part)
 
 
 def _write_sheet(out: PackageCopy, plan: _NewSheet, styles: StyleSheet, like, progress) -> None:
@@ -232,18 +246,9 @@ def _tab_selected(package: Package, part: str) -> bool:
     return _SELECTED.search(head, 0, end if end >= 0 else len(head)) is not None
 
 
-def _copy_deselected(package: Package, out: PackageCopy, info) -> None:
-    """Copy a sheet part with its tab no longer selected: its XML streamed through, with the
-    one attribute taken out of its head (every byte checked on the way, as a raw copy is)."""
-    def chunks():
-        first = True
-        for chunk in package.chunks(info.filename):
-            if first:
-                chunk, first = _SELECTED.sub(rb"\1", chunk, count=1), False
-            yield chunk
-
-    with out.open(info.filename, like=info, fast=True, force_zip64=info.file_size > ZIP64_SAFE_BYTES) as stream:
-        write_behind(stream, chunks())
+def _deselected(head: bytes) -> bytes:
+    """The first piece of a sheet's XML with its tab no longer selected."""
+    return _SELECTED.sub(rb"\1", head, count=1)
 
 
 # --- workbook.xml ----------------------------------------------------------------------------
