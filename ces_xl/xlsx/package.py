@@ -625,7 +625,7 @@ class Recompressed:
 
     def __init__(self, path: Path, info: zipfile.ZipInfo, edit):
         self.info = info
-        self._spool = tempfile.SpooledTemporaryFile(max_size=64 << 20)
+        self._spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # a bigger part waits on disk
         self._done: tuple | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(Path(path), edit), name="ces-xl-recompress",
@@ -638,7 +638,7 @@ class Recompressed:
         crc = size = compressed = 0
         try:
             with open(path, "rb") as handle:
-                for n, chunk in enumerate(member_chunks(handle, self.info, path)):
+                for n, chunk in enumerate(member_chunks(handle, self.info, path, 1 << 20)):  # memory stays low
                     if n == 0:
                         chunk = edit(chunk)
                     crc, size = crc32(chunk, crc), size + len(chunk)
