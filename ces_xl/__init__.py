@@ -21,12 +21,14 @@ __version__ = "0.1.0"
 _LAZY = {
     "default_output": "api", "read_workbook": "api", "score_workbook": "api",
     "NO_DATA": "core.bands", "assign_bands": "core.bands", "ScoreResult": "core.scoring", "score": "core.scoring",
+    "score_events": "core.events",
     "DEFAULT_BANDS": "core.model", "Band": "core.model", "Metric": "core.model", "Model": "core.model",
 }
 
 if TYPE_CHECKING:
     from .api import default_output, read_workbook, score_workbook
     from .core.bands import NO_DATA, assign_bands
+    from .core.events import score_events
     from .core.scoring import ScoreResult, score
     from .core.model import DEFAULT_BANDS, Band, Metric, Model
 
@@ -54,5 +56,6 @@ def main() -> None:
 __all__ = [
     "Band", "CESError", "DEFAULT_BANDS", "FileError", "InputError", "Metric", "Model", "NO_DATA", "ScoreResult",
     "SetupError",
-    "assign_bands", "default_output", "main", "read_workbook", "score", "score_workbook", "__version__",
+    "assign_bands", "default_output", "main", "read_workbook", "score", "score_events", "score_workbook",
+    "__version__",
 ]

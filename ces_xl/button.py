@@ -11,7 +11,7 @@ from __future__ import annotations
 import xlwings as xw
 
 from .core.scoring import ScoreResult
-from .grid import ACTIVITY, BANDS, EXCEL_ERRORS, SETTINGS, WEIGHTS, ExcelError, Grid, find_sheet
+from .grid import ACTIVITY, BANDS, EVENTS, EXCEL_ERRORS, HISTORY, SETTINGS, WEIGHTS, ExcelError, Grid, find_sheet
 from .pipeline import score_grids
 from .errors import CESError
 from .xlsx.a1 import column_letter
@@ -58,7 +58,8 @@ def read_book(book) -> dict[str, Grid]:
     grids: dict[str, Grid] = {}
     names = [sheet.name for sheet in book.sheets]
     # The contract sheets, and the last results: columns the analyst added there are carried.
-    wanted = {find_sheet(names, n) for n in (ACTIVITY, WEIGHTS, BANDS, SETTINGS, SCORES, KEPT_NOTES)} - {None}
+    wanted = {find_sheet(names, n) for n in (ACTIVITY, WEIGHTS, BANDS, SETTINGS, EVENTS, HISTORY, SCORES,
+                                             KEPT_NOTES)} - {None}
     for sheet in book.sheets:
         if sheet.name not in wanted:
             grids[sheet.name] = Grid(sheet.name, [])

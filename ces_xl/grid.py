@@ -12,7 +12,7 @@ from .core.names import name_key
 from .core.values import ErrorValue, is_blank
 from .xlsx.a1 import cell_ref
 
-ACTIVITY, WEIGHTS, BANDS, SETTINGS = "Activity", "Weights", "Bands", "Settings"
+ACTIVITY, WEIGHTS, BANDS, SETTINGS, EVENTS, HISTORY = "Activity", "Weights", "Bands", "Settings", "Events", "History"
 
 
 class ExcelError(ErrorValue):

@@ -9,7 +9,7 @@ import ces_xl
 PUBLIC = [
     "Band", "CESError", "DEFAULT_BANDS", "FileError", "InputError", "Metric", "Model", "NO_DATA", "ScoreResult",
     "SetupError", "__version__", "assign_bands", "default_output", "main", "read_workbook", "score",
-    "score_workbook",
+    "score_events", "score_workbook",
 ]
 
 

@@ -12,13 +12,19 @@ from typing import Mapping
 
 import pandas as pd
 
+import datetime as _dt
+
+import numpy as np
+
+from ..core import events as timeline
 from ..core.model import DEFAULT_BANDS, Model
 from ..core.names import nearest
 from ..core.table import Table
 from ..errors import CESError, InputError
-from ..grid import ACTIVITY, BANDS, SETTINGS, WEIGHTS, Grid, find_sheet
+from ..grid import ACTIVITY, BANDS, EVENTS, SETTINGS, WEIGHTS, Grid, find_sheet
 from .activity import parse_activity
 from .bands import parse_bands
+from .events import parse_events
 from .settings import Settings, parse_settings
 from .weights import parse_weights
 
@@ -34,6 +40,8 @@ class WorkbookInput:
     settings: Settings
     sheet_names: dict[str, str]  # contract name -> the sheet's actual name
     notes: list[str] = field(default_factory=list)
+    events: timeline.EventLog | None = None  # the Events sheet's log, when there is one
+    as_of: int | None = None  # the day scored (a day number): Settings' As of, the latest event, or today
 
     @property
     def id_header(self) -> str:
@@ -45,13 +53,16 @@ class WorkbookInput:
         return self.table.frame()
 
 
-def read_contract(grids: Mapping[str, Grid]) -> WorkbookInput:
+def read_contract(grids: Mapping[str, Grid], today: _dt.date | None = None) -> WorkbookInput:
     """Parse and validate the contract sheets. Every problem found in them is reported at once,
-    in one :class:`~ces_xl.errors.InputError` whose ``problems`` name each sheet and cell."""
+    in one :class:`~ces_xl.errors.InputError` whose ``problems`` name each sheet and cell.
+    ``today``: the date of the run (the as-of date when neither Settings nor events give one)."""
     names = list(grids)
     found = {}
     problems: list[CESError] = []
-    for required in (ACTIVITY, WEIGHTS):
+    found[EVENTS] = find_sheet(names, EVENTS)
+    # With an Events sheet, Activity is optional: it lists customers and their attributes.
+    for required in ((WEIGHTS,) if found[EVENTS] else (ACTIVITY, WEIGHTS)):
         actual = find_sheet(names, required)
         if actual is None:
             near = nearest(required, names)
@@ -62,6 +73,7 @@ def read_contract(grids: Mapping[str, Grid]) -> WorkbookInput:
         found[required] = actual
     if problems:
         raise InputError.gather(problems)
+    found[ACTIVITY] = find_sheet(names, ACTIVITY)
     notes: list[str] = []
     settings = Settings()
     if (settings_name := find_sheet(names, SETTINGS)) is not None:
@@ -75,7 +87,50 @@ def read_contract(grids: Mapping[str, Grid]) -> WorkbookInput:
     model = Model(metrics=metrics or [], bands=bands, cells=weights_cells | settings.cells,
                   **settings.model_fields())
     notes.extend(model.validate(problems, empty_ok=metrics is None))
-    table = parse_activity(grids[found[ACTIVITY]], model, settings, problems, notes) if metrics else None
+    events = id_header = table = None
+    if metrics and found[EVENTS]:
+        read = parse_events(grids[found[EVENTS]], model, settings, problems, notes)
+        if read is not None:
+            events, id_header = read
+    if metrics and found[ACTIVITY]:
+        table = parse_activity(grids[found[ACTIVITY]], model, settings, problems, notes, events=bool(found[EVENTS]))
     if problems:
         raise InputError.gather(problems)
-    return WorkbookInput(table=table, model=model, settings=settings, sheet_names=found, notes=notes)
+    found = {k: v for k, v in found.items() if v is not None}
+    as_of = settings.as_of
+    if events is not None:
+        _check_sources(model, table, events, grids[found[EVENTS]], found, problems, notes)
+        if problems:
+            raise InputError.gather(problems)
+        if as_of is None and len(events):
+            as_of = int(events.day.max())  # the latest event
+        if as_of is None:
+            as_of = ((today or _dt.date.today()) - timeline.EPOCH).days
+        table = timeline.with_events(table, events, model, as_of, id_header)
+        if not len(table.ids):
+            raise InputError("there are no customers: the Events sheet has no events and there is no Activity "
+                             "sheet", where=found[EVENTS], fix="add one row per event")
+    elif model.window is not None or model.half_life is not None:
+        notes.append("Window and Half-life count events, and there is no Events sheet: they change nothing here")
+    if as_of is None:
+        as_of = ((today or _dt.date.today()) - timeline.EPOCH).days
+    return WorkbookInput(table=table, model=model, settings=settings, sheet_names=found, notes=notes,
+                         events=events, as_of=as_of)
+
+
+def _check_sources(model: Model, table: Table | None, events: timeline.EventLog, grid: Grid,
+                   found: dict[str, str], problems: list[CESError], notes: list[str]) -> None:
+    """Each metric comes from one place: an Activity column, or the events. Both is a problem
+    naming both; neither is a note (its count is 0 for everyone)."""
+    has_events = np.bincount(events.metric[events.metric >= 0], minlength=len(model.metrics)) > 0
+    headers = table.metric_headers if table is not None else [None] * len(model.metrics)
+    for i, (metric, header) in enumerate(zip(model.metrics, headers)):
+        if header is not None and has_events[i]:
+            first = int(np.flatnonzero(events.metric == i)[0])
+            row = int(events.rows[first]) if events.rows is not None else first
+            problems.append(InputError(
+                f"metric '{metric.name}' has a column in the {found[ACTIVITY]} sheet ('{header}') and events in the "
+                f"{found[EVENTS]} sheet (the first in row {grid.row_number(row)})", where=metric.where("name"),
+                fix=f"keep one: delete the {found[ACTIVITY]} column, or that metric's events"))
+        elif header is None and not has_events[i]:
+            notes.append(f"metric '{metric.name}' has no {ACTIVITY} column and no events: it is 0 for every customer")

@@ -42,12 +42,14 @@ class ActivityPlaces(SheetPlaces):
 
 
 def parse_activity(grid: Grid, model: Model, settings: Settings | None = None,
-                   problems: list[CESError] | None = None, notes: list[str] | None = None) -> rules.Table | None:
+                   problems: list[CESError] | None = None, notes: list[str] | None = None,
+                   events: bool = False) -> rules.Table | None:
     """The customers of the Activity sheet as a :class:`~ces_xl.core.table.Table` (None when
     a problem stops the reading). Problems are appended to ``problems`` (raised together when
-    it is not given), notes to ``notes``."""
+    it is not given), notes to ``notes``. With ``events`` (an Events sheet beside it), a metric
+    may have no column: its header is None and its counts blank, for the events to fill."""
     found: list[CESError] = []
-    table = _parse(grid, model, settings or Settings(), found, [] if notes is None else notes)
+    table = _parse(grid, model, settings or Settings(), found, [] if notes is None else notes, events)
     if found and problems is None:
         raise InputError.gather(found)
     if problems is not None:
@@ -56,7 +58,7 @@ def parse_activity(grid: Grid, model: Model, settings: Settings | None = None,
 
 
 def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError],
-           notes: list[str]) -> rules.Table | None:
+           notes: list[str], events: bool = False) -> rules.Table | None:
     h = _header_row(grid, model, settings)
     if h is None:
         problems.append(InputError("the sheet is empty", where=grid.name,
@@ -87,7 +89,7 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
     # Columns left of a default ID column hold nothing (checked above); an ID column named in
     # Settings may have carried columns on its left.
     skip = range(first + 1) if settings.id_column is None else [first]
-    metric_at = rules.match_metrics(header, model, places, skip=skip, problems=problems,
+    metric_at = rules.match_metrics(header, model, places, skip=skip, problems=problems, optional=events,
                                     header_place=f"the {grid.name} header (row {grid.row_number(h)}: {held})")
     shown_at = _shown_columns(grid, header, first, metric_at, settings, problems)
     if problems:
@@ -113,14 +115,16 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
     # Columns of nothing but floats and blanks (what a reader gives for counts) become floats
     # in one pass over them all; the rules check their range. Any other column goes through
     # the rules cell by cell, which name every bad cell.
-    plain = [c for c in dict.fromkeys(metric_at) if set(types[:, c][~blank[:, c]].tolist()) <= {float}]
+    plain = [c for c in dict.fromkeys(metric_at) if c >= 0 and set(types[:, c][~blank[:, c]].tolist()) <= {float}]
     position = {c: i for i, c in enumerate(plain)}
     if plain:
         numbers = table[:, plain]
         numbers[blank[:, plain]] = np.nan
         numbers = numbers.astype(float)
     for i, c in enumerate(metric_at):
-        if c in position:
+        if c < 0:
+            counts[:, i] = np.nan  # counted from the events
+        elif c in position:
             counts[:, i] = rules.counts(numbers[:, position[c]], places, c, rows=rows, problems=problems)
         else:
             counts[:, i] = rules.counts(table[:, c], places, c, blank=blank[:, c], types=types[:, c], rows=rows,
@@ -135,7 +139,7 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
         values[blank[:, c]] = None
         shown[text(header[c])] = values
     return rules.Table(ids=ids, counts=counts, id_header=id_header,
-                       metric_headers=[text(header[c]) for c in metric_at], segments=segments,
+                       metric_headers=[text(header[c]) if c >= 0 else None for c in metric_at], segments=segments,
                        segment_header=None if segment_at is None else text(header[segment_at]), rows=rows,
                        shown=shown, headers=[text(h) for h in header if not is_blank(h)],
                        id_cell=(grid.top + int(rows[0]), grid.left + first))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ..core.names import did_you_mean, name_key
 from ..errors import CESError, InputError
 from ..grid import Grid, is_blank
-from .cells import at, text
+from .cells import at, text, to_number
 
 
 @dataclass
@@ -23,11 +23,17 @@ class Settings:
     id_column: str | None = None               # the Activity header of the customer IDs
     blank_values: tuple[str, ...] = ()         # markers that count as blank cells (any case)
     show_columns: tuple[str, ...] | None = None  # Activity columns carried into Scores
+    as_of: int | None = None                   # a day number (see core.events); None: the latest event, or today
+    window: float | None = None                # days
+    half_life: float | None = None             # days
+    history: int = 0                           # earlier snapshots to score (with Events)
+    every: str | float = "month"               # "month", "week" or a number of days
     cells: dict[str, str] = field(default_factory=dict)
 
     def model_fields(self) -> dict[str, object]:
         """The settings the scoring model takes."""
-        return {"method": self.method, "missing": self.missing, "period": self.period}
+        return {"method": self.method, "missing": self.missing, "period": self.period, "window": self.window,
+                "half_life": self.half_life}
 
 
 # Each setting: the names it may be typed as (any case and spacing), and its field.
@@ -38,6 +44,11 @@ SETTINGS = {
     "id_column": ("ID column", "ID header"),
     "blank_values": ("Blank values", "Blank markers"),
     "show_columns": ("Show columns",),
+    "as_of": ("As of", "As-of date", "As of date"),
+    "window": ("Window", "Window days"),
+    "half_life": ("Half-life", "Half life", "Halflife"),
+    "history": ("History", "History snapshots"),
+    "every": ("Every",),
 }
 NAMES = tuple(names[0] for names in SETTINGS.values())
 _FIELD = {name_key(name): key for key, names in SETTINGS.items() for name in names}
@@ -77,9 +88,42 @@ def parse_settings(grid: Grid, problems: list[CESError]) -> Settings:
             setattr(settings, name, text(value).lower())
         elif name in ("period", "id_column"):
             setattr(settings, name, text(value))
+        elif name in ("as_of", "window", "half_life", "history", "every"):
+            _parse_time_setting(settings, name, value, grid.ref(r, 1), problems)
         elif name == "blank_values":
             settings.blank_values = tuple(dict.fromkeys(m.strip().casefold() for m in text(value).split(",")
                                                         if m.strip()))
         else:  # show_columns
             settings.show_columns = tuple(c.strip() for c in text(value).split(",") if c.strip())
     return settings
+
+
+def _parse_time_setting(settings: Settings, name: str, value: object, where: str, problems: list[CESError]) -> None:
+    """As of (a date), Window and Half-life (days above 0), History (a whole number of snapshots),
+    Every (month, week or a number of days)."""
+    from ..core.events import date_value  # the date rule, with the events
+
+    if name == "as_of":
+        try:
+            settings.as_of = date_value(value, where)
+        except InputError as error:
+            problems.append(error)
+        return
+    if name == "every" and isinstance(value, str) and value.strip().lower() in ("month", "week"):
+        settings.every = value.strip().lower()
+        return
+    number = to_number(value)
+    if name == "every":
+        if number is None or number <= 0:
+            problems.append(InputError(f"Every is {text(value)!r}{did_you_mean(text(value), ('month', 'week'))}",
+                                       where=where, fix="use month, week or a number of days, e.g. 14"))
+        else:
+            settings.every = number
+    elif name == "history":
+        if number is None or number < 0 or not float(number).is_integer():
+            problems.append(InputError(f"History is {text(value)!r}, not a number of snapshots", where=where,
+                                       fix="enter how many earlier snapshots to score, e.g. 6, or 0"))
+        else:
+            settings.history = int(number)
+    else:
+        setattr(settings, name, number if number is not None else value)  # checked with the model

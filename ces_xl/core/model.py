@@ -8,12 +8,13 @@ name it; a model built in Python gets messages that name the metric and field in
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from ..errors import CESError, InputError
-from .names import did_you_mean
+from .names import did_you_mean, name_key
 
 METHODS = ("sum", "index")
 NORMALIZATIONS = ("cap", "log", "percentile", "minmax")
@@ -82,6 +83,8 @@ class Model:
     method: str = "auto"
     missing: str = "zero"
     period: str = ""
+    window: float | None = None     # days an event counts for (events only); None: no limit
+    half_life: float | None = None  # days after which an event counts half (events only); None: no decay
     cells: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -97,6 +100,25 @@ class Model:
 
     def with_settings(self, **changes) -> "Model":
         return replace(self, **changes)
+
+    def fingerprint(self) -> str:
+        """The first 12 hex digits of the SHA-256 of a canonical text of everything that changes a
+        score: the metrics in order with weight, target, normalization and direction; the bands;
+        the method; the missing-value policy; the window and the half-life. Two runs with the
+        same fingerprint scored with the same model (names compare as they match: any case)."""
+        def number(value) -> str:
+            return "" if value is None else repr(float(value))
+
+        lines = [f"method {self.resolved_method}", f"missing {self.missing}",
+                 f"window {number(self.window)}", f"half-life {number(self.half_life)}"]
+        uses_index = self.resolved_method == "index"
+        for m in self.metrics:
+            lines.append("metric " + "\t".join([
+                name_key(m.name), number(m.weight), number(m.target) if uses_index else "",
+                m.effective_normalization if uses_index else "", m.direction if uses_index else ""]))
+        for b in self.bands:
+            lines.append("band " + "\t".join([b.label, number(b.lower), number(b.upper)]))
+        return hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()[:12]
 
     def validate(self, problems: list[CESError] | None = None, *, empty_ok: bool = False) -> list[str]:
         """Check the model; return notes worth telling the user.
@@ -144,6 +166,12 @@ class Model:
         if self.method not in METHODS + ("auto",):
             found.append(InputError(f"unknown method '{self.method}'{did_you_mean(self.method, METHODS)}",
                                     where=self.cells.get("method", "method"), fix="use sum, index or auto"))
+        for what, value in (("window", self.window), ("half-life", self.half_life)):
+            if value is not None and (not _finite(value) or value <= 0):
+                found.append(InputError(f"the {what} {value!r} is not a number of days above 0",
+                                        where=self.cells.get(what.replace("-", "_"), what),
+                                        fix=f"enter a number of days, e.g. 90, or leave it blank for "
+                                            f"{'no limit' if what == 'window' else 'no decay'}"))
         if self.missing not in MISSING_POLICIES:
             found.append(InputError(f"unknown missing-value policy '{self.missing}'"
                                     f"{did_you_mean(self.missing, MISSING_POLICIES)}",

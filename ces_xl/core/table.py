@@ -81,10 +81,13 @@ class FramePlaces(Places):
     columns: Sequence[object] = ()
 
     def cell(self, row: int, col: int) -> str:
-        return f"activity column {str(self.columns[col])!r}, row {row + 1}"
+        return f"{self._noun()} column {str(self.columns[col])!r}, row {row + 1}"
 
     def header(self, col: int) -> str:
-        return f"activity column {str(self.columns[col])!r}"
+        return f"{self._noun()} column {str(self.columns[col])!r}"
+
+    def _noun(self) -> str:
+        return "events" if self.what == "the events" else "activity"
 
 
 @dataclass
@@ -94,7 +97,7 @@ class Table:
     ids: np.ndarray                  # object: one customer ID per row
     counts: np.ndarray               # float (customers x metrics, in the model's order); NaN: blank
     id_header: str
-    metric_headers: list[str]        # each metric's column header as the table spells it
+    metric_headers: list[str | None]  # each metric's column header as the table spells it (None: no column)
     segments: np.ndarray | None = None  # object, None for blank
     segment_header: str | None = None
     rows: np.ndarray | None = None   # each customer's data row in the source (blank rows skipped)
@@ -107,7 +110,8 @@ class Table:
         """The table as a DataFrame: IDs, one float column per metric, and the segments."""
         columns: dict[str, object] = {self.id_header: pd.Series(self.ids, dtype=object)}
         for i, header in enumerate(self.metric_headers):
-            columns[header] = self.counts[:, i]
+            if header is not None:
+                columns[header] = self.counts[:, i]
         if self.segments is not None:
             columns[self.segment_header] = pd.Series(self.segments, dtype=object)
         return pd.DataFrame(columns)
@@ -356,15 +360,15 @@ def _object_counts(values: np.ndarray, blank: np.ndarray | None, types: np.ndarr
 
 def customer_ids(values: np.ndarray, places: Places, col: int, *, blank: np.ndarray | None = None,
                  types: np.ndarray | None = None, rows: Sequence[int] | None = None,
-                 problems: list[CESError] | None = None) -> np.ndarray:
-    """One column of customer IDs, checked: none blank, none an error value, none repeated.
-    A whole float is the integer it holds (1001.0 -> 1001). ``blank`` and ``types`` are
-    :func:`classify`'s results when the caller has them; ``types=str`` says every value is
-    known to be plain text with something in it."""
+                 problems: list[CESError] | None = None, unique: bool = True) -> np.ndarray:
+    """One column of customer IDs, checked: none blank, none an error value, none repeated
+    (unless ``unique`` is False: a log of events repeats them). A whole float is the integer
+    it holds (1001.0 -> 1001). ``blank`` and ``types`` are :func:`classify`'s results when the
+    caller has them; ``types=str`` says every value is known to be plain text with something in it."""
     rows = np.arange(len(values)) if rows is None else np.asarray(rows)
     values = values.astype(object) if values.dtype != object else values
     if blank is None and (types is str or _all_text_filled(values)):  # the usual IDs: all text, none blank
-        duplicate = _duplicates(values.tolist(), rows, places)
+        duplicate = _duplicates(values.tolist(), rows, places) if unique else None
         if duplicate is not None:
             if problems is None:
                 raise InputError.gather([duplicate])
@@ -388,7 +392,7 @@ def customer_ids(values: np.ndarray, places: Places, col: int, *, blank: np.ndar
         ids = [int(v) if isinstance(v, float) and v.is_integer() else v for v in ids]
     ids_array = np.empty(len(ids), dtype=object)
     ids_array[:] = ids
-    if not found:
+    if not found and unique:
         duplicate = _duplicates(ids, rows, places)
         if duplicate is not None:
             found.append(duplicate)
@@ -434,10 +438,12 @@ def _hashable(value: object) -> object:
 
 
 def match_metrics(headers: Sequence[object], model: Model, places: Places, *, skip: Sequence[int] = (),
-                  problems: list[CESError] | None = None, header_place: str | None = None) -> list[int]:
+                  problems: list[CESError] | None = None, header_place: str | None = None,
+                  optional: bool = False) -> list[int]:
     """The column of each metric of ``model`` among ``headers`` (positions), matched once, by
     name, case- and space-insensitively. ``skip``: positions that are not metric columns (the
-    ID). A metric with no column, or with more than one, is a problem."""
+    ID). A metric with more than one column is a problem, and so is one with none, unless
+    ``optional`` (its values come from elsewhere, e.g. events): then its position is -1."""
     skipped = set(skip)
     by_key: dict[str, list[int]] = {}
     for c, header in enumerate(headers):
@@ -451,6 +457,8 @@ def match_metrics(headers: Sequence[object], model: Model, places: Places, *, sk
         hits = by_key.get(name_key(metric.name), [])
         if len(hits) == 1:
             matched.append(hits[0])
+        elif not hits and optional:
+            matched.append(-1)
         elif not hits:
             found.append(InputError(
                 f"metric '{metric.name}' has no column in {header_place or places.table()}"
@@ -494,11 +502,13 @@ def segment_values(values: np.ndarray, blank: np.ndarray | None = None) -> np.nd
 
 # --- a DataFrame -----------------------------------------------------------------------------
 
-def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column=None) -> Table:
+def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column=None,
+            optional: bool = False) -> Table:
     """A DataFrame as a :class:`Table`: IDs in the first column (or ``id_column``), one column
     per metric matched by name, a ``Segment`` column found by name (or ``segment_column``), and
     every other column carried. Every problem found is in the one
-    :class:`~ces_xl.errors.InputError` raised."""
+    :class:`~ces_xl.errors.InputError` raised. ``optional``: a metric may have no column (its
+    counts come from events)."""
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"activity must be a pandas DataFrame, not {type(frame).__name__}",
                          fix="pass a DataFrame with an ID column and one column per metric")
@@ -508,7 +518,7 @@ def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column
     id_at = 0 if id_column is None else _position(columns, id_column, "ID column")
     places = FramePlaces(columns=columns)
     problems: list[CESError] = []
-    metric_at = match_metrics(columns, model, places, skip=[id_at], problems=problems)
+    metric_at = match_metrics(columns, model, places, skip=[id_at], problems=problems, optional=optional)
     if problems:
         raise InputError.gather(problems)
     id_values = frame.iloc[:, id_at].to_numpy(dtype=object)
@@ -536,7 +546,8 @@ def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column
                        types=str if id_types is None else id_types, rows=rows, problems=problems)
     counts_by_metric = np.empty((len(metric_at), len(frame)))
     for i, c in enumerate(metric_at):
-        counts_by_metric[i] = counts(frame.iloc[:, c].to_numpy(), places, c, rows=rows, problems=problems)
+        counts_by_metric[i] = np.nan if c < 0 else counts(frame.iloc[:, c].to_numpy(), places, c, rows=rows,
+                                                          problems=problems)
     if problems:
         raise InputError.gather(problems)
     if segment_column is not None:
@@ -548,7 +559,7 @@ def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column
     shown = {str(columns[c]): frame.iloc[:, c].to_numpy(dtype=object, copy=True)
              for c in range(len(columns)) if c not in taken}
     return Table(ids=ids, counts=np.ascontiguousarray(counts_by_metric.T), id_header=str(columns[id_at]),
-                 metric_headers=[str(columns[c]) for c in metric_at], segments=segments,
+                 metric_headers=[str(columns[c]) if c >= 0 else None for c in metric_at], segments=segments,
                  segment_header=None if segment_at is None else str(columns[segment_at]), rows=rows,
                  shown=shown, notes=notes, headers=[str(c) for c in columns])
 

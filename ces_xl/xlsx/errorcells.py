@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..errors import InputError
-from ..grid import ACTIVITY, BANDS, SETTINGS, WEIGHTS, ExcelError, find_sheet
+from ..grid import ACTIVITY, BANDS, EVENTS, HISTORY, SETTINGS, WEIGHTS, ExcelError, find_sheet
 from .a1 import MAX_COLUMNS, MAX_ROWS, column_index, column_letter, quote_sheet
 from .package import REPAIR_FIX, Package, damaged, note_checked, rels_part
 
@@ -140,7 +140,7 @@ def _raw_rel_targets(package: Package, workbook: str) -> dict[str, list[str]]:
 def contract_sheets(names: Iterable[str]) -> list[str]:
     """The contract sheets among ``names``, as the workbook spells them."""
     names = list(names)
-    return [n for n in (find_sheet(names, w) for w in (ACTIVITY, WEIGHTS, BANDS, SETTINGS)) if n]
+    return [n for n in (find_sheet(names, w) for w in (ACTIVITY, WEIGHTS, BANDS, SETTINGS, EVENTS, HISTORY)) if n]
 
 
 def scan_contract_sheets(path: Path, wanted: Iterable[str] | None = None,
