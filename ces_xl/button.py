@@ -164,7 +164,8 @@ def _add_chart(ws, spec) -> None:
     cat = block.left + columns.index(spec.categories) + 1
     anchor = ws.range((spec.anchor[0] + 1, spec.anchor[1] + 1))
     chart = ws.charts.add(left=anchor.left, top=anchor.top, width=420, height=210)
-    chart.chart_type = "column_stacked_100" if spec.stacked else "column_clustered"
+    chart.chart_type = "line_markers" if spec.kind == "line" else "column_stacked_100" if spec.stacked \
+        else "column_clustered"
     cols = [block.left + columns.index(name) + 1 for name in spec.series]
     if cols == list(range(cols[0], cols[0] + len(cols))):  # the series side by side: one range
         source = ws.range((first, cols[0]), (last, cols[-1]))

@@ -12,15 +12,18 @@ import numpy as np
 import pandas as pd
 
 from .core.bands import NO_DATA
+from .core.events import date_of
 from .core.scoring import RESULT_COLUMNS, ScoreResult
 from .errors import CESError
 
-SCORES, SUMMARY, KEPT_NOTES = "Scores", "Summary", "Kept notes"
+SCORES, SUMMARY, KEPT_NOTES, HISTORY = "Scores", "Summary", "Kept notes", "History"
+_HISTORY_MARK = ["As of", None, "Score", "Band"]  # A1:D1 of every History sheet (B1: the ID header)
 SUMMARY_TITLE = "Customer Engagement Score summary"
 KEPT_TITLE = "Notes kept for customers no longer scored"
 KEPT_HEADER_ROW = 2  # 0-based: the title, a line of explanation, then the table
 # One or two decimals. ("0.##" would show 40 as "40." in Excel, with a dangling point.)
 NUMBER = "0.0#"
+SIGNED = "+0.0;-0.0;0.0"  # a change, with its sign
 _SCORES_MARK = ["Score", "Band", "Rank", "Percentile"]  # B1:E1 of every Scores sheet
 # Excel's own red-yellow-green colour scale, so band colours look native.
 _RED, _YELLOW, _GREEN, _GREY = (0xF8, 0x69, 0x6B), (0xFF, 0xEB, 0x84), (0x63, 0xBE, 0x7B), "D9D9D9"
@@ -67,6 +70,7 @@ class Chart:
     point_colors: list[str] = field(default_factory=list)
     stacked: bool = False
     value_title: str = ""
+    kind: str = "column"     # "column" or "line" (the categories are dates: the trend)
 
 
 @dataclass
@@ -90,8 +94,12 @@ def check_replaceable(name: str, first_row: list) -> None:
     """
     first_row = list(first_row) + [None] * 5
     titles = {SUMMARY.casefold(): SUMMARY_TITLE, KEPT_NOTES.casefold(): KEPT_TITLE}
-    ours = (first_row[0] == titles[name.casefold()]) if name.casefold() in titles else (
-        [str(v) for v in first_row[1:5]] == _SCORES_MARK)
+    if name.casefold() in titles:
+        ours = first_row[0] == titles[name.casefold()]
+    elif name.casefold() == HISTORY.casefold():
+        ours = [first_row[0], first_row[2], first_row[3]] == [_HISTORY_MARK[0], *_HISTORY_MARK[2:]]
+    else:
+        ours = [str(v) for v in first_row[1:5]] == _SCORES_MARK
     if not ours:
         raise CESError(f"the workbook already has a sheet '{name}' that ces-xl did not write, and the results "
                        "would replace it", where=name, fix="rename that sheet, then score again")
@@ -140,6 +148,8 @@ def band_colors(labels: list[str]) -> dict[str, str]:
 def result_sheets(result: ScoreResult) -> list[ResultSheet]:
     colors = band_colors([b.label for b in result.model.bands])
     sheets = [scores_sheet(result, colors), summary_sheet(result, colors)]
+    if result.history:
+        sheets.append(history_sheet(result))
     if result.kept is not None:
         sheets.append(kept_sheet(result.kept, result.id_format))
     return sheets
@@ -148,6 +158,31 @@ def result_sheets(result: ScoreResult) -> list[ResultSheet]:
 def is_result_header(header: str) -> bool:
     """Whether a Scores column with this header is one ces-xl writes (not the analyst's)."""
     return header in RESULT_COLUMNS or header.endswith((" (points)", " (Activity)", " (ID)"))
+
+
+def history_sheet(result: ScoreResult) -> ResultSheet:
+    """Every snapshot, one row per customer per snapshot, oldest first: As of, the ID, Score,
+    Band, each metric's raw value and the model's fingerprint."""
+    snapshots = result.history
+    names = [m.name for m in result.model.metrics]
+    sizes = [len(s) for s in snapshots]
+    columns = {
+        "As of": np.repeat(np.array([date_of(s.as_of) for s in snapshots], dtype=object), sizes),
+        result.id_column: np.concatenate([s.ids for s in snapshots]),
+        "Score": np.concatenate([s.scores for s in snapshots]),
+        "Band": np.concatenate([s.bands for s in snapshots]),
+    }
+    counts = np.concatenate([s.counts for s in snapshots])
+    for i, name in enumerate(names):
+        if name not in columns:
+            columns[name] = counts[:, i]
+    columns["Model"] = np.repeat(np.array([s.model for s in snapshots], dtype=object), sizes)
+    frame = pd.DataFrame(columns)
+    formats = {"As of": "yyyy-mm-dd", "Score": "0.0" if result.method == "index" else NUMBER}
+    if result.id_format:
+        formats[result.id_column] = result.id_format
+    block = Block(0, 0, frame, formats, excel_table="CES_History")
+    return ResultSheet(HISTORY, [block], {}, freeze=(1, 0), widths=_widths(frame), print_title_rows=(0, 0))
 
 
 def kept_sheet(kept: pd.DataFrame, id_format: str | None = None) -> ResultSheet:
@@ -164,6 +199,7 @@ def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     score_format = "0.0" if result.method == "index" else NUMBER
     formats = {"Score": score_format, "Rank": "0", "Percentile": "0%", "Data coverage": "0%"}
     formats.update({c: "0.0" if result.method == "index" else NUMBER for c in result.contribution_columns})
+    formats |= {"Previous score": score_format, "Change": SIGNED, "From activity": SIGNED, "From model": SIGNED}
     if result.id_format:  # IDs look as they did (00123, not 123)
         formats[result.id_column] = result.id_format
     block = Block(0, 0, frame, formats, excel_table="CES_Scores", band_column="Band")
@@ -191,6 +227,17 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
         counted = [label for label in result.bands["Band"] if label in segments.columns]
         charts.append(Chart("Band mix by segment", by_segment, "Segment", counted, anchor=(18, 8), stacked=True,
                             colors=[colors.get(label, _GREY) for label in counted], value_title="Share of customers"))
+    if result.band_mix is not None and len(result.band_mix) > 1:
+        mix = result.band_mix.assign(**{"As of": [date_of(d) for d in result.band_mix["As of"]]})
+        trend = Block(blocks[-1].bottom + 2, 0, mix, {c: "0.0%" for c in mix.columns[1:]} | {"As of": "yyyy-mm-dd"},
+                      title="Band mix over time")
+        blocks.append(trend)
+        labels = list(mix.columns[1:])
+        charts.append(Chart("Band mix over time", trend, "As of", labels, anchor=(34, 8), kind="line",
+                            colors=[colors.get(label, _GREY) for label in labels], value_title="Share of customers"))
+    if result.band_movement is not None:
+        blocks.append(Block(blocks[-1].bottom + 2, 0, result.band_movement, {},
+                            title=f"Band movement since {date_of(result.change_since).isoformat()} (customers)"))
     blocks.append(Block(blocks[-1].bottom + 2, 0, _model_table(result),
                         {"Weight": "0.0##", "Share of weight": "0.0%", "Target": NUMBER}, title="Model"))
     if result.notes:

@@ -51,6 +51,7 @@ def score_grids(grids: Mapping[str, Grid],
     tells which Scores headers are ces-xl's). ``cell_format`` tells the IDs' number format."""
     workbook = read_contract(grids)
     result = score_table(workbook.table, workbook.model, notes=workbook.notes, validated=True)
+    workbook.trend(result)
     if cell_format is not None and workbook.table.id_cell is not None:
         result.id_format = cell_format(workbook.sheet_names[ACTIVITY], *workbook.table.id_cell)
     ours = _ours(result, workbook)

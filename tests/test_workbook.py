@@ -81,7 +81,8 @@ def test_scores_sheet_layout(tmp_path):
     out = tmp_path / "scored.xlsx"
     ces_xl.score_workbook(TEMPLATE, out)
     book = openpyxl.load_workbook(out)
-    assert book.sheetnames == ["Instructions", "Activity", "Weights", "Bands", "Settings", "Scores", "Summary"]
+    assert book.sheetnames == ["Instructions", "Activity", "Weights", "Bands", "Settings", "Scores", "Summary",
+                               "History"]
     ws = book["Scores"]
     header = [c.value for c in ws[1]]
     assert header[:7] == ["Customer ID", "Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap"]
@@ -196,7 +197,7 @@ def test_rerun_replaces_results_and_keeps_everything_else(tmp_path, soffice):
     second = tmp_path / "second.xlsx"
     ces_xl.score_workbook(first, second)
     out = openpyxl.load_workbook(second)
-    assert out.sheetnames == ["Activity", "Scores", "Weights", "Report", "Summary"]
+    assert out.sheetnames == ["Activity", "Scores", "Weights", "Report", "Summary", "History"]
     assert out["Scores"]["B2"].value == 20 * 1 + 5 * 2 + 2 * 5
     assert out["Report"]["B1"].value == "=SUM(Activity!B2:B2)*3"
     assert out["Report"]["A1"].font.bold and out["Report"]["A1"].font.color.rgb == "00FF0000"
@@ -211,7 +212,7 @@ def test_in_place_updates_atomically_and_leaves_no_temp_files(tmp_path):
     done = run_cli("score", source, "--in-place")
     assert done.returncode == 0, done.stderr
     assert f"-> {source}" in done.stdout
-    assert openpyxl.load_workbook(source).sheetnames == ["Activity", "Weights", "Scores", "Summary"]
+    assert openpyxl.load_workbook(source).sheetnames == ["Activity", "Weights", "Scores", "Summary", "History"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
     assert scores_by_id(source)["C-1"]["Score"] == 30
 
@@ -398,7 +399,8 @@ def test_the_scored_workbook_opens_on_summary_with_no_sheets_grouped(tmp_path):
         with zipfile.ZipFile(out) as package:
             workbook = package.read("xl/workbook.xml").decode()
         titles = re.findall(r'<definedName name="_xlnm.Print_Titles" localSheetId="(\d+)">([^<]*)<', workbook)
-        assert titles == [(str(scored.sheetnames.index("Scores")), "Scores!$1:$1")]
+        assert titles == [(str(scored.sheetnames.index("Scores")), "Scores!$1:$1"),
+                          (str(scored.sheetnames.index("History")), "History!$1:$1")]
     assert scored["Scores"].print_title_rows == "$1:$1"  # openpyxl reads the header row as the print titles
 
 

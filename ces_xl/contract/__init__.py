@@ -21,10 +21,14 @@ from ..core.model import DEFAULT_BANDS, Model
 from ..core.names import nearest
 from ..core.table import Table
 from ..errors import CESError, InputError
-from ..grid import ACTIVITY, BANDS, EVENTS, SETTINGS, WEIGHTS, Grid, find_sheet
+from ..core.history import Snapshot
+from ..core.history import apply as apply_history
+from ..grid import ACTIVITY, BANDS, EVENTS, HISTORY, SETTINGS, WEIGHTS, Grid, find_sheet
+from ..xlsx.a1 import MAX_ROWS
 from .activity import parse_activity
 from .bands import parse_bands
 from .events import parse_events
+from .history import parse_history
 from .settings import Settings, parse_settings
 from .weights import parse_weights
 
@@ -42,6 +46,11 @@ class WorkbookInput:
     notes: list[str] = field(default_factory=list)
     events: timeline.EventLog | None = None  # the Events sheet's log, when there is one
     as_of: int | None = None  # the day scored (a day number): Settings' As of, the latest event, or today
+    history: list[Snapshot] = field(default_factory=list)  # earlier snapshots: from the events, or the History sheet
+
+    def trend(self, result) -> None:
+        """Add this run's history and explained change to ``result`` (see core.history.apply)."""
+        apply_history(result, self.table.counts, self.history, self.as_of, max_rows=MAX_ROWS - 1)
 
     @property
     def id_header(self) -> str:
@@ -106,16 +115,29 @@ def read_contract(grids: Mapping[str, Grid], today: _dt.date | None = None) -> W
             as_of = int(events.day.max())  # the latest event
         if as_of is None:
             as_of = ((today or _dt.date.today()) - timeline.EPOCH).days
-        table = timeline.with_events(table, events, model, as_of, id_header)
+        listed = table
+        table = timeline.with_events(listed, events, model, as_of, id_header)
+        earlier = timeline.snapshot_days(as_of, settings.history, settings.every)
+        history = timeline.snapshots(listed, events, model, earlier, id_header)
         if not len(table.ids):
             raise InputError("there are no customers: the Events sheet has no events and there is no Activity "
                              "sheet", where=found[EVENTS], fix="add one row per event")
-    elif model.window is not None or model.half_life is not None:
-        notes.append("Window and Half-life count events, and there is no Events sheet: they change nothing here")
+    else:
+        if model.window is not None or model.half_life is not None:
+            notes.append("Window and Half-life count events, and there is no Events sheet: they change nothing here")
+        if settings.history:
+            notes.append("History counts earlier snapshots from events, and there is no Events sheet: each run adds "
+                         f"its own snapshot to the {HISTORY} sheet instead")
+        history = []
+        if (history_name := find_sheet(names, HISTORY)) is not None:
+            found[HISTORY] = history_name
+            history = parse_history(grids[history_name], model, problems, notes)
+            if problems:
+                raise InputError.gather(problems)
     if as_of is None:
         as_of = ((today or _dt.date.today()) - timeline.EPOCH).days
     return WorkbookInput(table=table, model=model, settings=settings, sheet_names=found, notes=notes,
-                         events=events, as_of=as_of)
+                         events=events, as_of=as_of, history=history)
 
 
 def _check_sources(model: Model, table: Table | None, events: timeline.EventLog, grid: Grid,

@@ -327,3 +327,27 @@ def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: floa
         day = date_value(as_of, "as_of")
     id_header = str(events.columns[0]) if columns.get("id_column") is None else str(columns["id_column"])
     return score_table(with_events(table, log, model, day, id_header), model, notes=notes, validated=True)
+
+
+def snapshots(table: Table | None, log: EventLog, model: Model, days: list[int], id_header: str) -> list:
+    """The scores at each of ``days`` (earlier as-of dates), from the same events and rules: a
+    :class:`~ces_xl.core.history.Snapshot` each. The customers of a snapshot are the Activity
+    rows and those whose first event came on or before its date; metrics from Activity columns
+    have no dates and keep their values."""
+    from .history import Snapshot, rescorer
+    from .bands import band_index, band_labels
+
+    rescore = rescorer(model)
+    first = pd.Series(log.day).groupby(pd.Series(log.ids, dtype=object), sort=False).min()
+    listed = 0 if table is None else len(table.ids)
+    fingerprint = model.fingerprint()
+    out = []
+    for day in days:
+        at = with_events(table, log, model, day, id_header)
+        keep = np.ones(len(at.ids), dtype=bool)
+        keep[listed:] = first.reindex(pd.Series(at.ids[listed:], dtype=object)).to_numpy() <= day
+        counts = at.counts[keep]
+        scores, _ = rescore(counts)
+        out.append(Snapshot(day, at.ids[keep], scores, band_labels(model.bands)[band_index(scores, model.bands)],
+                            counts, fingerprint))
+    return out

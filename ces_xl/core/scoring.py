@@ -56,6 +56,11 @@ class ScoreResult:
     notes: list[str] = field(default_factory=list)
     kept: pd.DataFrame | None = None  # analysts' notes on customers no longer scored (see core.notes)
     id_format: str | None = None      # the number format the IDs had where they came from (e.g. 00000)
+    history: list = field(default_factory=list)  # the snapshots, oldest first (core.history.Snapshot)
+    band_mix: pd.DataFrame | None = None   # each snapshot's share of customers per band
+    band_movement: pd.DataFrame | None = None  # previous band x current band, counts
+    change_since: int | None = None        # the previous snapshot's as-of day
+    point_changes: np.ndarray | None = None  # customers x metrics: each metric's point change
 
 
 def contribution_header(metric_name: str) -> str:

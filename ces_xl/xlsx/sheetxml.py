@@ -152,6 +152,8 @@ def chart_xml(sheet_name: str, chart: Chart) -> bytes:
     def fill(color: str) -> str:
         return f'<c:spPr><a:solidFill><a:srgbClr val="{color}"/></a:solidFill></c:spPr>'
 
+    if chart.kind == "line":
+        return _line_chart(sheet, chart, title, fill, cat, first, last)
     series = []
     for i, name in enumerate(chart.series):
         val = column_letter(block.left + columns.index(name))
@@ -185,6 +187,42 @@ def chart_xml(sheet_name: str, chart: Chart) -> bytes:
         '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
         '<c:crossAx val="10"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx></c:plotArea>'
         f'{legend}<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>').encode("utf-8")
+
+
+def _line_chart(sheet: str, chart: Chart, title, fill, cat: str, first: int, last: int) -> bytes:
+    """A line chart: one line per series over dates (the categories), each in its colour."""
+    block = chart.block
+    columns = list(block.frame.columns)
+    series = []
+    for i, name in enumerate(chart.series):
+        val = column_letter(block.left + columns.index(name))
+        color = chart.colors[i] if i < len(chart.colors) else "4472C4"
+        series.append(
+            f'<c:ser><c:idx val="{i}"/><c:order val="{i}"/>'
+            f'<c:tx><c:strRef><c:f>{sheet}!${val}${first - 1}</c:f></c:strRef></c:tx>'
+            f'<c:spPr><a:ln w="28575" cap="rnd"><a:solidFill><a:srgbClr val="{color}"/></a:solidFill></a:ln></c:spPr>'
+            f'<c:marker><c:symbol val="circle"/><c:size val="5"/>{fill(color)}</c:marker>'
+            f'<c:cat><c:numRef><c:f>{sheet}!${cat}${first}:${cat}${last}</c:f></c:numRef></c:cat>'
+            f'<c:val><c:numRef><c:f>{sheet}!${val}${first}:${val}${last}</c:f></c:numRef></c:val>'
+            '<c:smooth val="0"/></c:ser>')
+    return (
+        f'{XML_HEAD}<c:chartSpace xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
+        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
+        f'xmlns:r="{DOC_REL}"><c:roundedCorners val="0"/><c:chart>{title(chart.title)}'
+        '<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/><c:lineChart><c:grouping val="standard"/>'
+        f'<c:varyColors val="0"/>{"".join(series)}<c:marker val="1"/><c:axId val="10"/><c:axId val="100"/>'
+        '</c:lineChart><c:catAx><c:axId val="10"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
+        '<c:delete val="0"/><c:axPos val="b"/><c:numFmt formatCode="yyyy-mm-dd" sourceLinked="0"/>'
+        '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
+        '<c:crossAx val="100"/><c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/>'
+        '<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
+        '<c:valAx><c:axId val="100"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
+        f'<c:axPos val="l"/><c:majorGridlines/>{title(chart.value_title) if chart.value_title else ""}'
+        '<c:numFmt formatCode="0%" sourceLinked="0"/><c:majorTickMark val="none"/><c:minorTickMark val="none"/>'
+        '<c:tickLblPos val="nextTo"/><c:crossAx val="10"/><c:crosses val="autoZero"/>'
+        '<c:crossBetween val="between"/></c:valAx></c:plotArea><c:legend><c:legendPos val="r"/>'
+        '<c:overlay val="0"/></c:legend><c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart>'
+        '</c:chartSpace>').encode("utf-8")
 
 
 # --- cells ---------------------------------------------------------------------------------
