@@ -238,8 +238,9 @@ def shared_strings_parts(n: int, strings: SharedStrings) -> Iterator[str]:
     yield "</sst>"
 
 
-def _package_parts() -> dict[str, str]:
-    """The small fixed parts of the package: content types, relationships, properties, styles."""
+def _package_parts(SHEETS: tuple[str, ...] = SHEETS, date_style: bool = False) -> dict[str, str]:  # noqa: N803
+    """The small fixed parts of the package: content types, relationships, properties, styles
+    (``date_style``: a second cell style, s="1", for dates)."""
     sheet_types = "".join(
         f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
         'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
@@ -306,8 +307,11 @@ def _package_parts() -> dict[str, str]:
         '<fill><patternFill patternType="gray125"/></fill></fills>'
         '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
         '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>'
-        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        + ('<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+           '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>'
+           if date_style else
+           '<cellXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/></cellXfs>')
+        + '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
         '<dxfs count="0"/><tableStyles count="0" defaultTableStyle="TableStyleMedium2" '
         'defaultPivotStyle="PivotStyleLight16"/></styleSheet>')
     return {"[Content_Types].xml": content_types, "_rels/.rels": root_rels, "docProps/app.xml": app,
@@ -409,6 +413,96 @@ def measure_wide(workdir: Path, args) -> dict:
         if name == "naive":
             continue
         progress(f"  {name} on {WIDE_CUSTOMERS} x {WIDE_METRICS:,}...")
+        measured = run_contender(argv, output, args.repeat, args.timeout)
+        result["contenders"][name] = measured
+        progress(f"    {_num(measured['seconds'], '.2f')} s, {_num(measured['peak_mb'], '.0f')} MB")
+    return result
+
+
+# --- an event log ---------------------------------------------------------------------------
+# Issue 12: an Events sheet of 1,048,575 events over 100,000 customers and the 10 metrics, with a
+# window, a half-life and History = 6, scored end to end against the calamine floor of that sheet.
+
+EVENTS_ROWS = EXCEL_MAX_CUSTOMERS
+EVENTS_CUSTOMERS = 100_000
+EVENTS_AS_OF = 46356  # 2026-11-30 as a spreadsheet day number
+EVENTS_SETTINGS = (("Method", "index"), ("As of", EVENTS_AS_OF), ("Window", 90), ("Half-life", 30),
+                   ("History", 6), ("Every", "month"))
+EVENTS_TARGET_SECONDS, EVENTS_TARGET_MB, EVENTS_TARGET_RATIO = 60.0, 2000.0, 3.0
+
+
+def events_workbook(workdir: Path) -> tuple[Path, float | None]:
+    """EVENTS_ROWS events (Customer, Event, Date as a date cell, Count), Weights and Settings,
+    written by hand as Excel lays a package out; cached."""
+    path = workdir / f"events-{EVENTS_ROWS}x{EVENTS_CUSTOMERS}-v{FORMAT_VERSION}.xlsx"
+    if path.exists():
+        return path, None
+    import numpy as np
+
+    progress(f"generating {EVENTS_ROWS:,} events over {EVENTS_CUSTOMERS:,} customers -> {path}")
+    started = time.perf_counter()
+    strings = SharedStrings()
+    small = {name: small_sheet_xml(rows, strings) for name, rows in
+             (("Weights", weights_rows()), ("Settings", [["Setting", "Value"]] + [list(s) for s in EVENTS_SETTINGS]))}
+    names = [strings.index(m.name) for m in METRICS]
+    for header in ("Customer", "Event", "Date", "Count"):
+        strings.index(header)
+    strings.references -= len(METRICS) + 4
+    id_base = len(strings.fixed)
+    rng = np.random.default_rng(SEED)
+    sheets = ("Events", "Weights", "Settings")
+
+    def events_parts():
+        yield _sheet_start(f"D{EVENTS_ROWS + 1}", selected=True)
+        yield '<row r="1" spans="1:4">' + "".join(_cell_xml(f"{c}1", h, strings) for c, h in
+                                                   zip("ABCD", ("Customer", "Event", "Date", "Count"))) + "</row>"
+        row = ('<row r="{0}" spans="1:4"><c r="A{0}" t="s"><v>{1}</v></c><c r="B{0}" t="s"><v>{2}</v></c>'
+               '<c r="C{0}" s="1"><v>{3}</v></c><c r="D{0}"><v>{4}</v></c></row>')
+        for start in range(0, EVENTS_ROWS, CHUNK_ROWS):
+            k = min(CHUNK_ROWS, EVENTS_ROWS - start)
+            who = rng.integers(0, EVENTS_CUSTOMERS, k).tolist()
+            what = rng.integers(0, len(METRICS), k).tolist()
+            when = (EVENTS_AS_OF - rng.integers(0, 240, k)).tolist()
+            count = rng.integers(1, 4, k).tolist()
+            strings.references += 2 * k
+            yield "".join(row.format(start + j + 2, id_base + who[j], names[what[j]], when[j], count[j])
+                          for j in range(k))
+        yield _SHEET_END
+
+    def shared_strings():
+        unique = len(strings.fixed) + EVENTS_CUSTOMERS
+        yield f'{_XML_DECL}<sst xmlns="{_MAIN_NS}" count="{strings.references}" uniqueCount="{unique}">'
+        yield "".join(f"<si><t>{escape(s)}</t></si>" for s in strings.fixed)
+        yield "".join(f"<si><t>{customer_id(i)}</t></si>" for i in range(EVENTS_CUSTOMERS))
+        yield "</sst>"
+
+    partial = path.with_name(path.name + ".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as package:
+        fixed = _package_parts(sheets, date_style=True)
+        for name in ("[Content_Types].xml", "_rels/.rels", "docProps/app.xml", "docProps/core.xml",
+                     "xl/workbook.xml", "xl/_rels/workbook.xml.rels"):
+            _write_part(package, name, fixed[name])
+        _write_part(package, "xl/worksheets/sheet1.xml", events_parts())
+        for i, name in enumerate(sheets[1:], start=2):
+            _write_part(package, f"xl/worksheets/sheet{i}.xml", small[name])
+        _write_part(package, "xl/styles.xml", fixed["xl/styles.xml"])
+        _write_part(package, "xl/sharedStrings.xml", shared_strings())
+    os.replace(partial, path)
+    seconds = time.perf_counter() - started
+    progress(f"  generated in {seconds:.1f} s ({path.stat().st_size / MB:.1f} MB)")
+    return path, seconds
+
+
+def measure_events(workdir: Path, args) -> dict:
+    source, generated_seconds = events_workbook(workdir)
+    result = {"events": EVENTS_ROWS, "customers": EVENTS_CUSTOMERS, "file": str(source),
+              "file_mb": source.stat().st_size / MB, "generated_seconds": generated_seconds, "contenders": {}}
+    out = workdir / "events-cesxl.xlsx"
+    contenders = {"ces-xl": ([str(ces_xl_command()), "score", str(source), "-o", str(out), "-q", "--force"], out),
+                  "calamine": ([sys.executable, "-c", CALAMINE_CODE.replace('"Activity"', '"Events"'), str(source)],
+                               None)}
+    for name, (argv, output) in contenders.items():
+        progress(f"  {name} on {EVENTS_ROWS:,} events...")
         measured = run_contender(argv, output, args.repeat, args.timeout)
         result["contenders"][name] = measured
         progress(f"    {_num(measured['seconds'], '.2f')} s, {_num(measured['peak_mb'], '.0f')} MB")
@@ -721,6 +815,19 @@ def evaluate_targets(results: dict) -> list[Target]:
         judged = e["rows"] >= 1_000_000
         targets.append(Target(f"engine {e['rows']:,} x 10, {label}", "< 1 s", f"{e['seconds']:.3f} s",
                               _pass(e["seconds"] < 1) if judged else "n/a (target is for 1M rows)"))
+    ev = results.get("events")
+    if ev:
+        c, floor = ev["contenders"].get("ces-xl", {}), ev["contenders"].get("calamine", {})
+        label = f"{ev['events']:,} events, {ev['customers']:,} customers, History 6"
+        for what, goal, measured, ok in (
+                ("wall time", f"< {EVENTS_TARGET_SECONDS:g} s", f"{_num(c.get('seconds'), '.1f')} s",
+                 c.get("ok") and c["seconds"] < EVENTS_TARGET_SECONDS),
+                ("peak memory", f"< {EVENTS_TARGET_MB:,.0f} MB", f"{_num(c.get('peak_mb'), ',.0f')} MB",
+                 c.get("ok") and c["peak_mb"] < EVENTS_TARGET_MB),
+                ("time / calamine read of Events", f"<= {EVENTS_TARGET_RATIO:g}x",
+                 f"{c['seconds'] / floor['seconds']:.2f}x" if c.get("ok") and floor.get("ok") else "?",
+                 c.get("ok") and floor.get("ok") and c["seconds"] / floor["seconds"] <= EVENTS_TARGET_RATIO)):
+            targets.append(Target(f"{label}: {what}", goal, measured, _pass(bool(ok)) if c else "not run"))
     wide = results.get("wide")
     if wide:
         c = wide["contenders"].get("ces-xl", {})
@@ -816,7 +923,14 @@ def format_report(results: dict, targets: list[Target]) -> str:
                       f"({wide['file_mb']:.1f} MB): ces-xl {_num(c.get('seconds'), '.2f')} s, "
                       f"{_num(c.get('peak_mb'), '.0f')} MB; calamine read {_num(f.get('seconds'), '.2f')} s, "
                       f"{_num(f.get('peak_mb'), '.0f')} MB"]
-    lines += ["", "targets (issues 5 and 10):"]
+    ev = results.get("events")
+    if ev:
+        c, f = ev["contenders"].get("ces-xl", {}), ev["contenders"].get("calamine", {})
+        lines += [f"events, {ev['events']:,} over {ev['customers']:,} customers x 10 metrics, window 90, half-life "
+                  f"30, History 6 ({ev['file_mb']:.1f} MB): ces-xl {_num(c.get('seconds'), '.2f')} s, "
+                  f"{_num(c.get('peak_mb'), '.0f')} MB; calamine read of Events {_num(f.get('seconds'), '.2f')} s, "
+                  f"{_num(f.get('peak_mb'), '.0f')} MB"]
+    lines += ["", "targets (issues 5, 10 and 12):"]
     lines += [f"  {t.what:<{width}}  {t.goal:>10}  {t.measured:>10}  {t.status}" for t in targets]
     return "\n".join(lines)
 
@@ -961,6 +1075,8 @@ the issue's targets. Progress goes to stderr, the report to stdout.""",
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 10000 customers only, and the engine on 100,000 rows")
     parser.add_argument("--no-micro", action="store_true", help="skip the in-process engine and UDF timings")
+    parser.add_argument("--no-events", action="store_true",
+                        help=f"skip the event log ({EVENTS_ROWS:,} events over {EVENTS_CUSTOMERS:,} customers)")
     parser.add_argument("--no-wide", action="store_true",
                         help=f"skip the wide sheet ({WIDE_CUSTOMERS} customers x {WIDE_METRICS:,} metrics)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON to PATH")
@@ -988,6 +1104,8 @@ def main(argv: list[str] | None = None) -> int:
         results["sizes"].append(measure_size(n, workdir, args))
     if not args.no_wide:
         results["wide"] = measure_wide(workdir, args)
+    if not args.no_events and not args.quick:
+        results["events"] = measure_events(workdir, args)
     if not args.no_micro:
         results["engine"] = measure_engine(engine_rows, args.micro_repeat)
         results["udf"] = measure_udf(100_000, 2000, args.micro_repeat)

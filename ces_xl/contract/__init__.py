@@ -115,10 +115,9 @@ def read_contract(grids: Mapping[str, Grid], today: _dt.date | None = None) -> W
             as_of = int(events.day.max())  # the latest event
         if as_of is None:
             as_of = ((today or _dt.date.today()) - timeline.EPOCH).days
-        listed = table
-        table = timeline.with_events(listed, events, model, as_of, id_header)
-        earlier = timeline.snapshot_days(as_of, settings.history, settings.every)
-        history = timeline.snapshots(listed, events, model, earlier, id_header)
+        counting = timeline.Timeline(table, events, model, id_header)
+        table = counting.table_at(as_of)
+        history = counting.snapshots(timeline.snapshot_days(as_of, settings.history, settings.every))
         if not len(table.ids):
             raise InputError("there are no customers: the Events sheet has no events and there is no Activity "
                              "sheet", where=found[EVENTS], fix="add one row per event")

@@ -159,7 +159,7 @@ def match_events(names: np.ndarray, model: Model) -> tuple[np.ndarray, list[str]
     """Each event's metric (its position in ``model``, -1 for none), matched by name as metric
     columns are (case- and space-insensitive); and, for a note, the names no metric has, each
     with how many events it has and a "did you mean"."""
-    codes, uniques = pd.factorize(pd.Series(names, dtype=object).map(lambda v: "" if v is None else str(v)))
+    codes, uniques = pd.factorize(pd.Series(names, dtype=object))  # a blank name: code -1
     position = {name_key(m.name): i for i, m in enumerate(model.metrics)}
     lookup = np.array([position.get(name_key(u), -1) for u in uniques.tolist()] + [-1], dtype=np.intp)
     metric = lookup[codes]
@@ -168,7 +168,7 @@ def match_events(names: np.ndarray, model: Model) -> tuple[np.ndarray, list[str]
     metric_names = [m.name for m in model.metrics]
     for u, where, size in zip(uniques.tolist(), lookup[:-1].tolist(), sizes.tolist()):
         if where < 0:
-            unknown.append(f"'{u}' ({size} row{'s' * (size != 1)}){did_you_mean(u, metric_names)}")
+            unknown.append(f"'{u}' ({size} row{'s' * (size != 1)}){did_you_mean(str(u), metric_names)}")
     return metric, unknown
 
 
@@ -185,19 +185,20 @@ def customers(listed: np.ndarray | None, event_ids: np.ndarray) -> tuple[np.ndar
 
 
 def event_counts(log: EventLog, who: np.ndarray, metrics: int, as_of: int, window: float | None = None,
-                 half_life: float | None = None) -> np.ndarray:
+                 half_life: float | None = None, positions: np.ndarray | None = None) -> np.ndarray:
     """Customers x metrics: the decayed sum of the events in the window before ``as_of``
-    (a day number), by the rule in the module's docstring. ``who``: the customers, in order;
-    every event's customer must be among them."""
-    position = pd.Index(pd.Series(who, dtype=object)).get_indexer(pd.Series(log.ids, dtype=object))
+    (a day number), by the rule in the module's docstring. ``who``: the customers, in order
+    (``positions``: each event's customer's place among them, when known)."""
+    if positions is None:
+        positions = pd.Index(pd.Series(who, dtype=object)).get_indexer(pd.Series(log.ids, dtype=object))
     age = as_of - log.day
-    keep = (log.metric >= 0) & (age >= 0) & (position >= 0)
+    keep = (log.metric >= 0) & (age >= 0) & (positions >= 0)
     if window is not None:
         keep &= age < window
     weight = log.count[keep]
     if half_life is not None:
         weight = weight * np.exp2(-age[keep] / half_life)
-    flat = np.bincount(position[keep] * metrics + log.metric[keep], weights=weight, minlength=len(who) * metrics)
+    flat = np.bincount(positions[keep] * metrics + log.metric[keep], weights=weight, minlength=len(who) * metrics)
     return flat.reshape(len(who), metrics)
 
 
@@ -222,40 +223,81 @@ def snapshot_days(as_of: int, history: int, every: str | float) -> list[int]:
     return [step_back(as_of, every, k) for k in range(history, 0, -1)]
 
 
-def with_events(table: Table | None, log: EventLog, model: Model, as_of: int, id_header: str) -> Table:
-    """The customers of ``table`` (the Activity rows; None: there are none) and those seen only
-    in ``log``, with every metric ``table`` has no column for counted from the events at
-    ``as_of``. Event-only customers come after the Activity rows, in order of first appearance,
-    blank in the Activity columns; a note says how many."""
-    metrics = len(model.metrics)
-    from_events = list(range(metrics)) if table is None else [i for i, h in enumerate(table.metric_headers)
-                                                                 if h is None]
-    who, added = customers(None if table is None else table.ids, log.ids)
-    counts = np.full((len(who), metrics), np.nan)
-    listed = 0 if table is None else len(table.ids)
-    if table is not None:
-        counts[:listed] = table.counts
-    if from_events:
-        counted = event_counts(log, who, metrics, as_of, model.window, model.half_life)
-        counts[:, from_events] = counted[:, from_events]
+class Timeline:
+    """The customers of an Activity table (None: there is none) and of an event log, with every
+    metric the table has no column for counted from the events, at any as-of date. The
+    customers, and where each event's customer is among them, are worked out once for all the
+    dates (a history of snapshots counts the same log again and again)."""
 
-    def extended(values: np.ndarray | None) -> np.ndarray | None:
-        if values is None:
-            return None
-        out = np.empty(len(who), dtype=object)
-        out[:listed] = values
+    def __init__(self, table: Table | None, log: EventLog, model: Model, id_header: str):
+        self.table, self.log, self.model, self.id_header = table, log, model, id_header
+        metrics = len(model.metrics)
+        self.from_events = list(range(metrics)) if table is None else [
+            i for i, h in enumerate(table.metric_headers) if h is None]
+        self.who, self.added = customers(None if table is None else table.ids, log.ids)
+        self.listed = 0 if table is None else len(table.ids)
+        self.positions = pd.Index(pd.Series(self.who, dtype=object)).get_indexer(pd.Series(log.ids, dtype=object))
+        first = np.full(len(self.who), np.iinfo(np.int64).max)
+        np.minimum.at(first, self.positions, log.day)
+        self.first = first  # each customer's first event (none: the largest day there is)
+
+    def table_at(self, as_of: int, present_only: bool = False) -> Table:
+        """The customers' table at ``as_of``: Activity rows first, then those only in the events,
+        in order of first appearance (``present_only``: only those whose first event came on or
+        before ``as_of``), blank in the Activity columns; a note says how many."""
+        table, metrics = self.table, len(self.model.metrics)
+        counts = np.full((len(self.who), metrics), np.nan)
+        if table is not None:
+            counts[:self.listed] = table.counts
+        if self.from_events:
+            counted = event_counts(self.log, self.who, metrics, as_of, self.model.window, self.model.half_life,
+                                   self.positions)
+            counts[:, self.from_events] = counted[:, self.from_events]
+        keep = slice(None)
+        if present_only:
+            keep = np.ones(len(self.who), dtype=bool)
+            keep[self.listed:] = self.first[self.listed:] <= as_of
+
+        def extended(values: np.ndarray | None) -> np.ndarray | None:
+            if values is None:
+                return None
+            out = np.empty(len(self.who), dtype=object)
+            out[:self.listed] = values
+            return out[keep]
+
+        notes = list(table.notes) if table is not None else []
+        if self.added and table is not None:
+            notes.append(f"{self.added} customer(s) appear only in the events: they come after the Activity rows")
+        return Table(ids=self.who[keep], counts=counts[keep],
+                     id_header=table.id_header if table is not None else self.id_header,
+                     metric_headers=[None] * metrics if table is None else table.metric_headers,
+                     segments=extended(table.segments) if table is not None else None,
+                     segment_header=None if table is None else table.segment_header, rows=None,
+                     shown={} if table is None else {h: extended(v) for h, v in table.shown.items()},
+                     notes=notes, headers=[] if table is None else table.headers,
+                     id_cell=None if table is None else table.id_cell)
+
+    def snapshots(self, days: list[int]) -> list:
+        """The scores at each of ``days`` (earlier as-of dates), from the same events and rules:
+        a :class:`~ces_xl.core.history.Snapshot` each. The customers of a snapshot are the
+        Activity rows and those whose first event came on or before its date; metrics from
+        Activity columns have no dates and keep their values."""
+        from .bands import band_index, band_labels
+        from .history import Snapshot, rescorer
+
+        rescore, fingerprint = rescorer(self.model), self.model.fingerprint()
+        out = []
+        for day in days:
+            at = self.table_at(day, present_only=True)
+            scores, _ = rescore(at.counts)
+            out.append(Snapshot(day, at.ids, scores, band_labels(self.model.bands)[band_index(scores, self.model.bands)],
+                                at.counts, fingerprint))
         return out
 
-    notes = list(table.notes) if table is not None else []
-    if added and table is not None:
-        notes.append(f"{added} customer(s) appear only in the events: they come after the Activity rows")
-    return Table(ids=who, counts=counts, id_header=table.id_header if table is not None else id_header,
-                 metric_headers=[None] * metrics if table is None else table.metric_headers,
-                 segments=extended(table.segments) if table is not None else None,
-                 segment_header=None if table is None else table.segment_header,
-                 rows=None, shown={} if table is None else {h: extended(v) for h, v in table.shown.items()},
-                 notes=notes, headers=[] if table is None else table.headers,
-                 id_cell=None if table is None else table.id_cell)
+
+def with_events(table: Table | None, log: EventLog, model: Model, as_of: int, id_header: str) -> Table:
+    """:meth:`Timeline.table_at` ``as_of``, for one date."""
+    return Timeline(table, log, model, id_header).table_at(as_of)
 
 
 def read_log(frame: pd.DataFrame, model: Model, *, id_column=None, event_column="Event", date_column="Date",
@@ -328,26 +370,3 @@ def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: floa
     id_header = str(events.columns[0]) if columns.get("id_column") is None else str(columns["id_column"])
     return score_table(with_events(table, log, model, day, id_header), model, notes=notes, validated=True)
 
-
-def snapshots(table: Table | None, log: EventLog, model: Model, days: list[int], id_header: str) -> list:
-    """The scores at each of ``days`` (earlier as-of dates), from the same events and rules: a
-    :class:`~ces_xl.core.history.Snapshot` each. The customers of a snapshot are the Activity
-    rows and those whose first event came on or before its date; metrics from Activity columns
-    have no dates and keep their values."""
-    from .history import Snapshot, rescorer
-    from .bands import band_index, band_labels
-
-    rescore = rescorer(model)
-    first = pd.Series(log.day).groupby(pd.Series(log.ids, dtype=object), sort=False).min()
-    listed = 0 if table is None else len(table.ids)
-    fingerprint = model.fingerprint()
-    out = []
-    for day in days:
-        at = with_events(table, log, model, day, id_header)
-        keep = np.ones(len(at.ids), dtype=bool)
-        keep[listed:] = first.reindex(pd.Series(at.ids[listed:], dtype=object)).to_numpy() <= day
-        counts = at.counts[keep]
-        scores, _ = rescore(counts)
-        out.append(Snapshot(day, at.ids[keep], scores, band_labels(model.bands)[band_index(scores, model.bands)],
-                            counts, fingerprint))
-    return out

@@ -336,6 +336,16 @@ class _BlockRows:
         self.arrays = [_values(column, kind) for column, kind in zip(series, self.kinds)]
         # The float columns of one style as one matrix: a sheet of many metrics formats its
         # points in one pass, not one numpy call per column.
+        # A long text column that repeats (IDs in a history, a band per row) is escaped once per
+        # distinct value for the whole block, not once per piece of rows.
+        self.coded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if len(frame) > CHUNK_ROWS and not block.row_formats:
+            for j, kind in enumerate(self.kinds):
+                if kind == "text":
+                    codes, uniques = pd.factorize(self.arrays[j])
+                    if len(uniques) * 2 <= len(codes):
+                        self.coded[j] = (codes, np.array(_text_tails(uniques.tolist(), self.text_styles[j]),
+                                                         dtype=object))
         self.float_groups: dict[int, list[int]] = {}
         if not block.row_formats:
             for j, kind in enumerate(self.kinds):
@@ -372,6 +382,9 @@ class _BlockRows:
             s = _s(number_style)
             return [f"{s}><v>{v}</v></c>" for v in values.tolist()]
         if kind == "text":
+            if j in self.coded:
+                codes, tails = self.coded[j]
+                return tails[codes[start:start + len(values)]].tolist()
             return _text_tails(values.tolist(), text_style)
         return [cell_tail(v, number_style, text_style, self.styles) for v in values.tolist()]
 
