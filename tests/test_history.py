@@ -190,3 +190,22 @@ def test_libreoffice_opens_the_trend_and_reads_the_engines_numbers(tmp_path, sof
     with zipfile.ZipFile(book) as package:
         charts = [package.read(n).decode() for n in package.namelist() if n.startswith("xl/charts/chart")]
     assert sum("<c:lineChart>" in c for c in charts) == 1
+
+
+def test_the_button_scores_events_and_history_like_the_headless_run(tmp_path):
+    pytest.importorskip("xlwings")
+    from ces_xl import button
+
+    from .test_button import remote_book
+
+    events = [["Customer", "Event", "Date", "Count"], ["C-1", "Visits", dt.datetime(2026, 11, 2, 9, 0), 2],
+              ["C-1", "Orders", dt.date(2026, 10, 15), 1], ["C-2", "Visits", "2026-11-29", None]]
+    settings = [["As of", dt.date(2026, 11, 30)], ["Window", 60], ["Half-life", 30], ["History", 1]]
+    book = make_workbook(tmp_path / "e.xlsx", {"Events": events, "Weights": WEIGHTS, "Settings": settings})
+    headless = ces_xl.score_workbook(book, tmp_path / "out.xlsx")
+    pressed = button.run(remote_book(book))
+    for column in ("Score", "Previous score", "Change", "Change driver"):
+        assert pressed.scores[column].tolist() == pytest.approx(headless.scores[column].tolist(), nan_ok=True) \
+            if column != "Change driver" else pressed.scores[column].tolist() == headless.scores[column].tolist()
+    # By hand: C-1 has 2 visits 28 days ago and an order 46 days ago: 2 x 0.5**(28/30) + 10 x 0.5**(46/30).
+    assert headless.scores["Score"].iloc[0] == pytest.approx(2 * 0.5 ** (28 / 30) + 10 * 0.5 ** (46 / 30))

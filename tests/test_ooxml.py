@@ -36,6 +36,7 @@ CASES = {
     "book whose first font has every child, reversed, scored": ("reversed-font", "reversed-font-scored"),
     "scored book scored again in place": ("template-scored", "rerun"),
     "annotated book scored again (carried column, Kept notes)": ("annotated", "annotated-scored"),
+    "events with a history scored (History sheet, line chart, change columns)": ("events", "events-scored"),
     "xlsm scored (as is: the SDK cannot open its ribbon)": ("xlsm", "xlsm-scored"),
     "xlsm scored (ribbon relationship the SDK opens)": ("xlsm*", "xlsm-scored*"),
     "add-in built from xlwings' (as is: the SDK cannot open its ribbon)": ("xlwings-addin", "addin"),
@@ -51,6 +52,15 @@ def _with_first_font(source: Path, font: str, out: Path) -> Path:
                 data = re.sub(rb"<font>.*?</font>", font.encode(), data, count=1, flags=re.S)
             target.writestr(info.filename, data)
     return out
+
+
+def _events_book(out: Path) -> Path:
+    import datetime as dt
+
+    events = [["Customer", "Event", "Date"]] + [[f"C-{i % 7}", ("Website Visit", "Purchase")[i % 2],
+                                                 dt.date(2026, 11, 30) - dt.timedelta(days=3 * i)] for i in range(60)]
+    settings = [["As of", dt.date(2026, 11, 30)], ["Window", 90], ["Half-life", 30], ["History", 3]]
+    return make_workbook(out, {"Events": events, "Weights": SEED_001["Weights"], "Settings": settings})
 
 
 def _annotated(scored: Path, out: Path) -> Path:
@@ -89,6 +99,7 @@ def checked(tmp_path_factory, ooxml_validator):
     files["book"] = make_workbook(d / "book.xlsx", SEED_001)
     files["reversed-font"] = _with_first_font(files["book"], REVERSED_FONT, d / "reversed-font.xlsx")
     files["xlsm"] = macro_workbook(d)
+    files["events"] = _events_book(d / "events.xlsx")
 
     def score(name: str) -> None:
         out = d / f"{name}-scored{files[name].suffix}"
@@ -110,7 +121,7 @@ def checked(tmp_path_factory, ooxml_validator):
     # Each a subprocess: run side by side.
     jobs = [score_and_rerun, libreoffice, lambda: cli("addin", d / "addin" / "ces_xl.xlam", "addin", "build",
                                                       "-o", d / "addin")]
-    jobs += [lambda name=name: score(name) for name in ("book", "reversed-font", "xlsm")]
+    jobs += [lambda name=name: score(name) for name in ("book", "reversed-font", "xlsm", "events")]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for job in [pool.submit(job) for job in jobs]:
             job.result()
