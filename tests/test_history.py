@@ -209,3 +209,13 @@ def test_the_button_scores_events_and_history_like_the_headless_run(tmp_path):
             if column != "Change driver" else pressed.scores[column].tolist() == headless.scores[column].tolist()
     # By hand: C-1 has 2 visits 28 days ago and an order 46 days ago: 2 x 0.5**(28/30) + 10 x 0.5**(46/30).
     assert headless.scores["Score"].iloc[0] == pytest.approx(2 * 0.5 ** (28 / 30) + 10 * 0.5 ** (46 / 30))
+
+
+def test_a_history_sheet_of_the_analysts_own_is_refused_with_the_fix(tmp_path):
+    book = make_workbook(tmp_path / "b.xlsx", {
+        "Activity": [["Customer", "Visits", "Orders"], ["C-1", 1, 1]], "Weights": WEIGHTS,
+        "History": [["Year", "Revenue"], [2025, 1000]]})
+    with pytest.raises(ces_xl.InputError) as caught:
+        ces_xl.score_workbook(book, tmp_path / "out.xlsx")
+    assert caught.value.problem.startswith("no 'As of' column in the header row (found: Year, Revenue)")
+    assert "if it is a sheet of your own, rename it" in caught.value.fix

@@ -34,9 +34,11 @@ class SheetPlaces(Places):
         return self.grid.name
 
 
-def header_columns(grid: Grid, h: int, known: Sequence[str], required: Sequence[str]) -> dict[str, int]:
+def header_columns(grid: Grid, h: int, known: Sequence[str], required: Sequence[str],
+                   labels: dict[str, str] | None = None) -> dict[str, int]:
     """The column of each ``known`` header (by its key) in grid row ``h``; a ``required`` one
-    that is missing is a problem naming the header row."""
+    that is missing is a problem naming the header row. ``labels``: how a message writes a key
+    (default: capitalized)."""
     header = grid.rows[h]
     columns: dict[str, int] = {}
     for c, value in enumerate(header):
@@ -46,12 +48,12 @@ def header_columns(grid: Grid, h: int, known: Sequence[str], required: Sequence[
     present = [text(v) for v in header if not is_blank(v)]
     for key in required:
         if key not in columns:
+            label = (labels or {}).get(key, key.capitalize())
             span = f"{grid.ref(h, 0)}:{column_letter(grid.left + max(len(header) - 1, 0))}{grid.row_number(h)}"
             near = nearest(key, present)
-            raise InputError(f"no '{key.capitalize()}' column in the header row (found: "
+            raise InputError(f"no '{label}' column in the header row (found: "
                              f"{', '.join(present) or 'nothing'})", where=span,
-                             fix=f"rename '{near}' to '{key.capitalize()}'" if near
-                             else f"head a column '{key.capitalize()}'")
+                             fix=f"rename '{near}' to '{label}'" if near else f"head a column '{label}'")
     return columns
 
 

@@ -22,6 +22,10 @@ from .activity import ActivityPlaces, _object_table
 from .cells import header_columns, text
 
 AS_OF, SCORE, BAND, MODEL = "As of", "Score", "Band", "Model"
+# ces-xl keeps its history on a sheet of this name: a sheet of the analyst's own by that name is
+# not read as one, and never written over.
+_FOREIGN = ("; if it is a sheet of your own, rename it (ces-xl keeps the scores of earlier runs on a sheet named "
+            "History), or delete the sheet to start the history afresh")
 
 
 def parse_history(grid: Grid, model: Model, problems: list[CESError], notes: list[str]) -> list[Snapshot]:
@@ -32,16 +36,15 @@ def parse_history(grid: Grid, model: Model, problems: list[CESError], notes: lis
         return []
     header = list(grid.rows[h])
     try:
-        columns = header_columns(grid, h, ("asof", "score", "band", "model"), required=("asof", "score", "band", "model"))
+        columns = header_columns(grid, h, ("asof", "score", "band", "model"), required=("asof", "score", "band", "model"),
+                                 labels={"asof": AS_OF})
     except InputError as error:
-        problems.append(InputError(error.problem, where=error.where,
-                                   fix=f"{error.fix}; or delete the {grid.name} sheet to start the history afresh"))
+        problems.append(InputError(error.problem, where=error.where, fix=f"{error.fix}{_FOREIGN}"))
         return []
     id_at = columns["asof"] + 1
     if id_at in columns.values() or id_at >= len(header) or is_blank(header[id_at]):
         problems.append(InputError(f"the customer ID column is not right after {AS_OF}", where=grid.ref(h, id_at),
-                                   fix=f"put the ID column after {AS_OF}, as ces-xl writes it, or delete the "
-                                       f"{grid.name} sheet to start the history afresh"))
+                                   fix=f"put the ID column after {AS_OF}, as ces-xl writes it{_FOREIGN}"))
         return []
     table = _object_table(grid.rows[h + 1:], len(header))
     blank, types = rules.classify(table)
