@@ -3,12 +3,15 @@
     python examples/make_examples.py          # (re)writes the .xlsx files beside this script
 
 tests/test_readme.py checks that the committed files hold what this script makes (cell by
-cell), and runs every README example on a fresh copy of this folder.
+cell), and runs every README example on a fresh copy of this folder. One sheet is ces_xl's own
+output (monthly.xlsx's History, from scoring October's book), so run it with ces_xl installed,
+and again after a change to the scoring.
 """
 from __future__ import annotations
 
 import datetime as _dt
 import sys
+import tempfile
 from pathlib import Path
 
 import openpyxl
@@ -94,15 +97,88 @@ def crm_export() -> dict[str, list[list]]:
     return {"Activity": activity, "Weights": CRM_WEIGHTS, "Settings": CRM_SETTINGS}
 
 
+# A dated log instead of counts: one row per event, scored as of 31 December 2026 with a
+# 90-day window and a 30-day half-life, and the two month-ends before recomputed (History 2).
+# C-1's events are 0, 30, 60 and 90 days old (and one is after the as-of date), so its score
+# works out by hand in halves and quarters: Orders 1 + 2 x 0.5 = 2, Visits 1 + 4 x 0.25 = 2
+# (the 90-day-old visits are outside the window), Email Clicks 1 x 0.5 = 0.5; 50 + 10 + 7.5 = 67.5.
+# The dates come as a spreadsheet would hand them over: ISO text, date cells, a date-time.
+_D = _dt.date
+EVENTS = [
+    ["Customer", "Event", "Date", "Count"],
+    ["C-1", "Orders", "2026-12-31", 1],                        # ISO text
+    ["C-1", "Orders", _D(2026, 12, 1), 2],                     # a date cell
+    ["C-1", "Visits", _dt.datetime(2026, 12, 31, 14, 5), None],  # a date-time; a blank Count is 1
+    ["C-1", "Visits", _D(2026, 11, 1), 4],
+    ["C-1", "Visits", _D(2026, 10, 2), 3],                     # 90 days old: outside a 90-day window
+    ["C-1", "Email Clicks", "2026-12-01", 1],
+    ["C-1", "Email Clicks", "2027-01-04", 1],                  # after the as-of date: not counted
+    ["C-2", "Orders", _D(2026, 11, 30), 2],                    # ordered at the end of November...
+    ["C-2", "Visits", _D(2026, 11, 20), 6],
+    ["C-2", "Visits", _D(2026, 12, 20), 3],                    # ...and has only visited since
+    ["C-3", "Visits", _D(2026, 12, 28), None],                 # new in December
+    ["C-3", "Email Clicks", "2026-12-15", 2],
+]
+EVENTS_WEIGHTS = [
+    ["Metric", "Weight", "Target", "Description"],
+    ["Visits", 0.2, 4, "Website sessions"],
+    ["Orders", 0.5, 2, "Orders placed"],
+    ["Email Clicks", 0.3, 2, "Marketing emails clicked"],
+]
+EVENTS_SETTINGS = [
+    ["Setting", "Value"],
+    ["As of", _D(2026, 12, 31)],
+    ["Window", 90],
+    ["Half-life", 30],
+    ["History", 2],
+    ["Every", "month"],
+]
+
+# The monthly cycle without events: a book scored in place each month. It holds November's
+# counts (pasted over October's), As of 30 November, and the History sheet that October's run
+# wrote, when Visits and Orders weighed 0.5 each; the weights have since been changed to
+# 0.25 / 0.75, so November's changes split into From activity and From model.
+MONTHLY_HEADER = ["Customer", "Visits", "Orders"]
+MONTHLY_OCTOBER = [["C-1", 20, 1], ["C-2", 4, 2]]
+MONTHLY_NOVEMBER = [["C-1", 16, 1], ["C-2", 6, 4], ["C-3", 10, 2]]
+
+
+def monthly_weights(visits: float, orders: float) -> list[list]:
+    return [["Metric", "Weight", "Target"], ["Visits", visits, 20], ["Orders", orders, 4]]
+
+
+def monthly() -> dict[str, list[list]]:
+    return {"Activity": [MONTHLY_HEADER, *MONTHLY_NOVEMBER], "Weights": monthly_weights(0.25, 0.75),
+            "Settings": [["Setting", "Value"], ["As of", _D(2026, 11, 30)]],
+            "History": october_history()}
+
+
+def october_history() -> list[list]:
+    """The History sheet as October's run wrote it: that book scored in place by ces_xl itself."""
+    import ces_xl
+
+    october = {"Activity": [MONTHLY_HEADER, *MONTHLY_OCTOBER], "Weights": monthly_weights(0.5, 0.5),
+               "Settings": [["Setting", "Value"], ["As of", _D(2026, 10, 31)]]}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "october.xlsx"
+        write(path, october)
+        ces_xl.score_workbook(path, in_place=True)
+        rows = [list(row) for row in openpyxl.load_workbook(path)["History"].iter_rows(values_only=True)]
+    return [[v.date() if isinstance(v, _dt.datetime) else v for v in row] for row in rows]
+
+
 def examples() -> dict[str, dict[str, list[list]]]:
     """Each example file's name and its sheets (name -> rows of cell values, from A1)."""
     return {"seed001.xlsx": SEED001, "bad_name.xlsx": BAD_NAME, "mistakes.xlsx": MISTAKES,
-            "crm_export.xlsx": crm_export()}
+            "crm_export.xlsx": crm_export(),
+            "events.xlsx": {"Events": EVENTS, "Weights": EVENTS_WEIGHTS, "Settings": EVENTS_SETTINGS},
+            "monthly.xlsx": monthly()}
 
 
 def write(path: Path, sheets: dict[str, list[list]]) -> None:
     """One workbook: the rows as given, the header row (the first with more than one value)
-    in bold, columns wide enough for their values."""
+    in bold, columns wide enough for their values; dates shown as 2026-12-01, date-times as
+    2026-12-31 14:05."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     book.properties.created = book.properties.modified = _FIXED_TIME
@@ -110,6 +186,11 @@ def write(path: Path, sheets: dict[str, list[list]]) -> None:
         ws = book.create_sheet(name)
         for row in rows:
             ws.append(row)
+            for cell in ws[ws.max_row]:
+                if isinstance(cell.value, _dt.datetime):
+                    cell.number_format = "yyyy-mm-dd hh:mm"
+                elif isinstance(cell.value, _dt.date):
+                    cell.number_format = "yyyy-mm-dd"
         header = next(r for r, row in enumerate(rows, 1) if sum(v is not None for v in row) > 1)
         for cell in ws[header]:
             cell.font = _BOLD

@@ -10,7 +10,8 @@ The rules (also in the README, "The examples in this README"):
   shows ``ces-xl: error:`` must fail; any other must succeed.
 * A ``python`` block is run, the blocks of a section in one namespace; what it prints must equal
   the ``text`` block right after it, or be nothing when none follows.
-* A table under ``<!-- sheet: FILE SHEET -->`` must equal that example sheet's cells.
+* A table under ``<!-- sheet: FILE SHEET -->`` must equal that example sheet's cells (dates
+  written 2026-12-01, date-times 2026-12-31 14:05).
 * Not run (each reported as a skip): the Quick start's setup commands and ``python -m pytest``.
 
 Commands run in-process through ``ces_xl.cli.main`` (a subprocess costs half a second each);
@@ -19,6 +20,7 @@ Commands run in-process through ``ces_xl.cli.main`` (a subprocess costs half a s
 from __future__ import annotations
 
 import contextlib
+import datetime
 import importlib.util
 import io
 import os
@@ -266,12 +268,22 @@ def shown_sheets(text: str) -> list[tuple[str, str, list[list[str]], int]]:
     return out
 
 
+def shown_cell(value) -> str:
+    """A cell as the README's tables write it: blank as nothing, a date as 2026-12-01 and a
+    date-time as 2026-12-31 14:05 (as the example workbooks' date formats show them)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d" if value.time() == datetime.time() else "%Y-%m-%d %H:%M")
+    return str(value)
+
+
 def test_sheets_shown_in_the_readme_equal_the_examples():
     shown = shown_sheets(README.read_text(encoding="utf-8"))
     assert len(shown) >= 3
     for name, sheet, rows, line in shown:
         ws = openpyxl.load_workbook(EXAMPLES / name)[sheet]
-        cells = [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        cells = [[shown_cell(v) for v in row] for row in ws.iter_rows(values_only=True)]
         assert rows == cells, f"README.md:{line}: the table differs from {name}, sheet {sheet}"
 
 
