@@ -35,6 +35,7 @@ class Grid:
     rows: Sequence[Sequence[object]]
     top: int = 0
     left: int = 0
+    errors: bool = True  # whether a cell may hold an Excel error value (a reader that looked says so)
 
     def ref(self, r: int, c: int) -> str:
         return cell_ref(self.name, self.top + r, self.left + c)

@@ -68,7 +68,7 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
     header = list(grid.rows[h])
     table = _object_table(grid.rows[h + 1:], len(header))
     header += [None] * (table.shape[1] - len(header))
-    blank, types = rules.classify(table)
+    blank, types = rules.classify(table, errors=grid.errors)
     rules.mark_blanks(table, blank, types, settings.blank_values)
     places = ActivityPlaces(grid=grid, header_at=h, header_name="Activity header")
     held = _row_text(header)

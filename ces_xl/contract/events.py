@@ -42,7 +42,7 @@ def parse_events(grid: Grid, model: Model, settings: Settings, problems: list[CE
             fix="put the customer ID column first, then Event, Date and Count"))
         return None
     table = _object_table(grid.rows[h + 1:], len(header))
-    blank, types = rules.classify(table)
+    blank, types = rules.classify(table, errors=grid.errors)
     rules.mark_blanks(table, blank, types, settings.blank_values)
     keep = np.flatnonzero(~blank.all(axis=1))
     rows = keep + h + 1

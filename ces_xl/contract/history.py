@@ -47,7 +47,7 @@ def parse_history(grid: Grid, model: Model, problems: list[CESError], notes: lis
                                    fix=f"put the ID column after {AS_OF}, as ces-xl writes it{_FOREIGN}"))
         return []
     table = _object_table(grid.rows[h + 1:], len(header))
-    blank, types = rules.classify(table)
+    blank, types = rules.classify(table, errors=grid.errors)
     keep = np.flatnonzero(~blank.all(axis=1))
     rows = keep + h + 1
     table, blank, types = table[keep], blank[keep], types[keep]

@@ -230,6 +230,7 @@ def _sheet_grid(name: str, sheet) -> Grid:
 def _mark_errors(grid: Grid, cells: dict) -> None:
     """Put the Excel error values (which calamine reads as blanks) back into the grid, so that a
     #DIV/0! is reported by cell instead of counting as 0."""
+    grid.errors = bool(cells)
     for (row, col), value in cells.items():
         r, c = row - grid.top, col - grid.left
         if 0 <= r < len(grid.rows) and 0 <= c < len(grid.rows[r]):

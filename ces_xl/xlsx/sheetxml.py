@@ -43,6 +43,8 @@ def ooxml_text(value: str) -> str:
 
 # Text that needs none of the treatment below (most IDs and labels) is written as it is.
 _NEEDS_CARE = re.compile(r"[&<>\x00-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_|^\s|\s$")
+# The same, over many values joined by line feeds (a line feed only counts at a value's ends).
+_ANY_NEEDS_CARE = re.compile(r"[&<>\x00-\x09\x0b-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_|^\s|\s$", re.M)
 
 
 def inline_text(value: str) -> str:
@@ -288,8 +290,12 @@ def _float_tail_array(values: np.ndarray, number_style: int) -> np.ndarray:
 
 def _text_tails(values: list[str], text_style: int) -> list[str]:
     """The tails of a text column ("" blank). Labels (bands, drivers, segments) repeat, and
-    each distinct one is escaped once."""
+    each distinct one is escaped once; a column of plain text (most IDs) is told so by one
+    search over all of it."""
     t = _s(text_style)
+    joined = "\n".join(values) if all(values) else ""
+    if joined and joined.count("\n") == len(values) - 1 and not _ANY_NEEDS_CARE.search(joined):
+        return [f'{t} t="inlineStr"><is><t>{v}</t></is></c>' for v in values]
     distinct = dict.fromkeys(values)
     if len(distinct) * 4 <= len(values):
         for v in distinct:
