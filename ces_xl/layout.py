@@ -229,7 +229,7 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
         charts.append(Chart("Band mix by segment", by_segment, "Segment", counted, anchor=(18, 8), stacked=True,
                             colors=[colors.get(label, _GREY) for label in counted], value_title="Share of customers"))
     if result.band_mix is not None and len(result.band_mix) > 1:
-        mix = result.band_mix.assign(**{"As of": [date_of(d) for d in result.band_mix["As of"]]})
+        mix = result.band_mix
         trend = Block(blocks[-1].bottom + 2, 0, mix, {c: "0.0%" for c in mix.columns[1:]} | {"As of": "yyyy-mm-dd"},
                       title="Band mix over time")
         blocks.append(trend)

@@ -23,7 +23,7 @@ from .contract.notes import parse_notes
 from .core.notes import carry
 from .core.scoring import ScoreResult, score_table
 from .errors import CESError
-from .grid import ACTIVITY, Grid, find_sheet
+from .grid import ACTIVITY, EVENTS, HISTORY, Grid, find_sheet
 from .layout import KEPT_HEADER_ROW, KEPT_NOTES, SCORES, ResultSheet, is_result_header, result_sheets
 from .xlsx.atomic import atomic_output
 from .xlsx.package import REL_STYLES, Package
@@ -97,13 +97,16 @@ def score_file(reading: WorkbookRead, target: Path, progress: Progress | None = 
     ``reading`` is started by the caller (the command line starts it before importing this
     module, so that the import and the read overlap). Everything is read and validated before
     anything is written; the output appears whole or not at all. The last results are those
-    of ``target`` when it exists (a re-run with --force), else those in the input itself."""
+    of ``target`` when it exists (a re-run with --force), else those in the input itself; so is
+    the History sheet (without an Events sheet, which counts its own history)."""
     report = progress or (lambda stage, percent: None)
     grids = reading.result()  # the reading reports its own progress (see reading_progress)
     report("scoring", READ_SHARE)
     source = reading.path
     last = target if target.exists() and not os.path.samefile(target, source) else source
     notes: list[str] = []
+    if last != source and find_sheet(list(grids), EVENTS) is None:
+        grids = _with_last_history(grids, last, notes)
     result, sheets = score_grids(grids, previous=lambda ours: _last_results(last, ours, notes),
                                  cell_format=lambda sheet, row, col: _cell_format(source, sheet, row, col))
     result.notes.extend(notes)
@@ -133,6 +136,25 @@ def _cell_format(path: Path, sheet: str, row: int, col: int) -> str | None:
         if styles not in package.names:
             return None
         return StyleSheet(package.read(styles)).number_format(package.cell_style(part, row, col))
+
+
+def _with_last_history(grids: dict[str, Grid], path: Path, notes: list[str]) -> dict[str, Grid]:
+    """``grids`` with the History sheet of the results being replaced (``path``), when it has
+    one: their earlier snapshots go on (the input's own History, if any, is older). Its cells
+    are named as in Excel, ``'[scored.xlsx]History'!C3``."""
+    try:
+        with Package(path) as package:
+            name = find_sheet(list(package.sheet_parts()), HISTORY)
+        if name is None:
+            return grids
+        grid = read_sheets(path, [name])[name]
+    except CESError as error:
+        notes.append(f"the History sheet of {path.name} could not be read, so its snapshots are not carried over "
+                     f"({error})")
+        return grids
+    key = find_sheet(list(grids), HISTORY) or HISTORY
+    grid.name = f"[{path.name}]{name}"
+    return {**{k: v for k, v in grids.items() if k != key}, key: grid}
 
 
 def _last_results(path: Path, ours: Callable[[str], bool], notes: list[str]) -> dict[str, Grid]:

@@ -144,8 +144,11 @@ def test_an_as_of_date_past_every_event_and_its_window_gives_zeros(rows, window,
     late = int(frame.Date.max()) + window
     result = ces_xl.score_events(frame, model, as_of=late, window=window, half_life=half_life)
     assert (result.scores["Score"] == 0).all()
-    before = ces_xl.score_events(frame, model, as_of=int(frame.Date.min()) - 1, window=window)  # before them all
-    assert (before.scores["Score"] == 0).all()
+    with pytest.raises(ces_xl.InputError, match="every event comes after it"):  # no one is a customer yet
+        ces_xl.score_events(frame, model, as_of=int(frame.Date.min()) - 1, window=window)
+    middle = int(frame.Date.median())  # those with an event by then, and no one else
+    scored = ces_xl.score_events(frame, model, as_of=middle, window=window)
+    assert set(scored.scores["ID"]) == set(frame.ID[frame.Date <= middle])
 
 
 def test_counting_a_million_events_is_vectorised():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -125,7 +126,8 @@ def test_snapshots_from_events_step_back_by_calendar_months(tmp_path):
     assert [(r["As of"].date().isoformat(), r["Customer"], r["Score"]) for r in history] == [
         ("2026-09-30", "C-1", 1), ("2026-10-30", "C-1", 2), ("2026-11-30", "C-1", 13), ("2026-11-30", "C-2", 1)]
     mix = result.band_mix
-    assert mix["As of"].tolist() == [46295, 46325, 46356] and mix[VD].tolist() == [1.0, 1.0, 1.0]
+    assert [d.isoformat() for d in mix["As of"]] == ["2026-09-30", "2026-10-30", "2026-11-30"]
+    assert mix[VD].tolist() == [1.0, 1.0, 1.0]
 
 
 @pytest.mark.parametrize("edit, where, words", [
@@ -219,3 +221,82 @@ def test_a_history_sheet_of_the_analysts_own_is_refused_with_the_fix(tmp_path):
         ces_xl.score_workbook(book, tmp_path / "out.xlsx")
     assert caught.value.problem.startswith("no 'As of' column in the header row (found: Year, Revenue)")
     assert "if it is a sheet of your own, rename it" in caught.value.fix
+
+
+def test_a_rerun_into_the_same_output_keeps_its_history(tmp_path):
+    # The analyst keeps the data book and writes the results to scored.xlsx, replacing it monthly.
+    book, scored = tmp_path / "book.xlsx", tmp_path / "scored.xlsx"
+    month_book(book, dt.date(2026, 10, 31), {"C-1": (30, 5), "C-2": (5, 0)})
+    assert run_cli("score", book, "-o", scored).returncode == 0
+    book.unlink()
+    month_book(book, dt.date(2026, 11, 30), {"C-1": (4, 1), "C-2": (5, 4)})
+    done = run_cli("score", book, "-o", scored, "--force")
+    assert done.returncode == 0, done.stderr
+    history = rows_of(scored, "History")
+    assert [(r["As of"].date().isoformat(), r["Customer"], r["Score"]) for r in history] == [
+        ("2026-10-31", "C-1", 80), ("2026-10-31", "C-2", 5), ("2026-11-30", "C-1", 14), ("2026-11-30", "C-2", 45)]
+    scores = {r["Customer"]: (r["Previous score"], r["Change"]) for r in rows_of(scored, "Scores")}
+    assert scores == {"C-1": (80, -66), "C-2": (5, 40)}
+    assert "History" not in openpyxl.load_workbook(book).sheetnames  # the data book is left as it was
+
+
+def test_a_broken_history_in_the_output_being_replaced_names_that_file(tmp_path):
+    book, scored = tmp_path / "book.xlsx", tmp_path / "scored.xlsx"
+    month_book(book, dt.date(2026, 10, 31), {"C-1": (30, 5)})
+    ces_xl.score_workbook(book, scored)
+    edited = openpyxl.load_workbook(scored)
+    edited["History"]["C2"] = "lots"
+    edited.save(scored)
+    before = scored.read_bytes()
+    done = run_cli("score", book, "-o", scored, "--force")
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("ces-xl: error: '[scored.xlsx]History'!C2: the count is 'lots', not a number")
+    assert scored.read_bytes() == before
+
+
+def test_window_and_half_life_without_events_are_no_change_of_model(tmp_path):
+    book = tmp_path / "book.xlsx"
+    month_book(book, dt.date(2026, 10, 31), {"C-1": (30, 5)})
+    ces_xl.score_workbook(book, in_place=True)
+    edited = openpyxl.load_workbook(book)
+    edited["Settings"].append(["Window", 90])
+    edited["Settings"].append(["Half-life", 30])
+    edited["Settings"]["B1"] = dt.date(2026, 11, 30)
+    edited.save(book)
+    result = ces_xl.score_workbook(book, in_place=True)
+    assert "From model" not in result.scores.columns and result.scores["Change"].tolist() == [0]
+    assert any("Window and Half-life count events, and there is no Events sheet" in n for n in result.notes)
+
+
+def test_customers_whose_events_all_come_after_as_of_are_not_yet_scored(tmp_path):
+    events = [["Customer", "Event", "Date"], ["C-1", "Orders", dt.date(2026, 11, 1)],
+              ["C-2", "Orders", dt.date(2026, 12, 5)]]
+    settings = [["As of", dt.date(2026, 11, 30)]]
+    book = make_workbook(tmp_path / "e.xlsx", {"Events": events, "Weights": WEIGHTS, "Settings": settings})
+    result = ces_xl.score_workbook(book, tmp_path / "out.xlsx")
+    assert result.scores["Customer"].tolist() == ["C-1"] and result.scores["Score"].tolist() == [10]
+    assert "1 customer(s) have events only after the as-of date 2026-11-30: they are not scored" in result.notes
+
+    settings = [["As of", dt.date(2026, 10, 1)]]
+    book = make_workbook(tmp_path / "early.xlsx", {"Events": events, "Weights": WEIGHTS, "Settings": settings})
+    done = run_cli("score", book, "-o", tmp_path / "early-out.xlsx")
+    assert done.returncode == 1 and not (tmp_path / "early-out.xlsx").exists()
+    assert done.stderr.startswith("ces-xl: error: Settings!B1: there are no customers on the as-of date 2026-10-01")
+
+
+def test_score_events_counts_history_as_the_settings_sheet_does(tmp_path):
+    events = [["Customer", "Event", "Date"], ["C-1", "Visits", dt.date(2026, 9, 15)],
+              ["C-1", "Visits", dt.date(2026, 10, 20)], ["C-1", "Visits", dt.date(2026, 11, 25)],
+              ["C-1", "Orders", dt.date(2026, 11, 1)], ["C-2", "Visits", dt.date(2026, 10, 31)]]
+    frame = pd.DataFrame(events[1:], columns=events[0])
+    model = ces_xl.Model([ces_xl.Metric("Visits", 1), ces_xl.Metric("Orders", 10)])
+    result = ces_xl.score_events(frame, model, as_of="2026-11-30", history=2, every="month")
+    # As in test_snapshots_from_events_step_back_by_calendar_months, by hand.
+    assert [s.as_of for s in result.history] == [46295, 46325, 46356]
+    s = result.scores.set_index("Customer")
+    assert s.loc["C-1", "Previous score"] == 2 and s.loc["C-1", "Change"] == 11
+    assert s.loc["C-1", "Change driver"] == "Orders +10.0"
+    with pytest.raises(ces_xl.InputError, match="every must be 'month', 'week' or a number of days"):
+        ces_xl.score_events(frame, model, history=2, every="fortnight")
+    with pytest.raises(ces_xl.InputError, match="history must be a whole number"):
+        ces_xl.score_events(frame, model, history=-1)

@@ -116,14 +116,21 @@ def read_contract(grids: Mapping[str, Grid], today: _dt.date | None = None) -> W
         if as_of is None:
             as_of = ((today or _dt.date.today()) - timeline.EPOCH).days
         counting = timeline.Timeline(table, events, model, id_header)
-        table = counting.table_at(as_of)
+        table = counting.table_at(as_of, present_only=True)
         history = counting.snapshots(timeline.snapshot_days(as_of, settings.history, settings.every))
         if not len(table.ids):
+            if len(events):
+                raise InputError(f"there are no customers on the as-of date {timeline.date_of(as_of).isoformat()}: "
+                                 "every event comes after it", where=settings.cells.get("as_of", found[EVENTS]),
+                                 fix="enter a later As of in the Settings sheet, or leave it blank for the latest "
+                                     "event")
             raise InputError("there are no customers: the Events sheet has no events and there is no Activity "
                              "sheet", where=found[EVENTS], fix="add one row per event")
     else:
         if model.window is not None or model.half_life is not None:
             notes.append("Window and Half-life count events, and there is no Events sheet: they change nothing here")
+            # nor the model's fingerprint: setting them is no change of model to explain
+            model = model.with_settings(window=None, half_life=None)
         if settings.history:
             notes.append("History counts earlier snapshots from events, and there is no Events sheet: each run adds "
                          f"its own snapshot to the {HISTORY} sheet instead")

@@ -253,10 +253,12 @@ class Timeline:
             counted = event_counts(self.log, self.who, metrics, as_of, self.model.window, self.model.half_life,
                                    self.positions)
             counts[:, self.from_events] = counted[:, self.from_events]
-        keep = slice(None)
+        keep, added, later = slice(None), self.added, 0
         if present_only:
             keep = np.ones(len(self.who), dtype=bool)
             keep[self.listed:] = self.first[self.listed:] <= as_of
+            later = len(self.who) - int(keep.sum())
+            added -= later
 
         def extended(values: np.ndarray | None) -> np.ndarray | None:
             if values is None:
@@ -266,8 +268,11 @@ class Timeline:
             return out[keep]
 
         notes = list(table.notes) if table is not None else []
-        if self.added and table is not None:
-            notes.append(f"{self.added} customer(s) appear only in the events: they come after the Activity rows")
+        if added and table is not None:
+            notes.append(f"{added} customer(s) appear only in the events: they come after the Activity rows")
+        if later:  # not yet customers on that date: scoring them 0 would put them among the churn risks
+            notes.append(f"{later} customer(s) have events only after the as-of date {date_of(as_of).isoformat()}: "
+                         "they are not scored")
         return Table(ids=self.who[keep], counts=counts[keep],
                      id_header=table.id_header if table is not None else self.id_header,
                      metric_headers=[None] * metrics if table is None else table.metric_headers,
@@ -293,11 +298,6 @@ class Timeline:
             out.append(Snapshot(day, at.ids, scores, band_labels(self.model.bands)[band_index(scores, self.model.bands)],
                                 at.counts, fingerprint))
         return out
-
-
-def with_events(table: Table | None, log: EventLog, model: Model, as_of: int, id_header: str) -> Table:
-    """:meth:`Timeline.table_at` ``as_of``, for one date."""
-    return Timeline(table, log, model, id_header).table_at(as_of)
 
 
 def read_log(frame: pd.DataFrame, model: Model, *, id_column=None, event_column="Event", date_column="Date",
@@ -336,16 +336,30 @@ def read_log(frame: pd.DataFrame, model: Model, *, id_column=None, event_column=
 
 
 def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: float | None = None,
-                 half_life: float | None = None, activity: pd.DataFrame | None = None, **columns):
+                 half_life: float | None = None, activity: pd.DataFrame | None = None, history: int = 0,
+                 every: str | float = "month", **columns):
     """Score customers from a DataFrame of dated events (SPEC "Events"): one row per event, the
     customer ID first (or ``id_column=``), then ``Event``, ``Date`` and an optional ``Count``.
 
     ``as_of``: the date scored (a date, a date-time, ISO text or a day number; default the
     latest event). ``window`` and ``half_life`` (days) override the model's. ``activity``: an
-    optional table of customers (their attributes, and metrics counted there instead). Returns
-    the same :class:`~ces_xl.core.scoring.ScoreResult` as :func:`~ces_xl.core.scoring.score`."""
+    optional table of customers (their attributes, and metrics counted there instead).
+    ``history``: how many earlier snapshots to count, ``every`` apart (``"month"``, ``"week"``
+    or a number of days), for the trend: ``result.history``, the change columns, the band mix
+    and the band movement, as the Settings sheet's History and Every give them. Returns the
+    same :class:`~ces_xl.core.scoring.ScoreResult` as :func:`~ces_xl.core.scoring.score`."""
+    from .history import apply as apply_history
     from .scoring import score_table
     from .table import prepare
+
+    # the Settings sheet's rules for History and Every
+    if isinstance(history, bool) or not isinstance(history, (int, np.integer)) or history < 0:
+        raise InputError(f"history must be a whole number of snapshots, 0 or more, not {history!r}",
+                         where="history", fix="pass how many earlier snapshots to count, e.g. history=6")
+    if not (every in ("month", "week") or (isinstance(every, (int, float, np.number)) and not isinstance(every, bool)
+                                           and math.isfinite(every) and every > 0)):
+        raise InputError(f"every must be 'month', 'week' or a number of days above 0, not {every!r}",
+                         where="every", fix="pass every='month', every='week' or e.g. every=14")
 
     changes = {k: v for k, v in (("window", window), ("half_life", half_life)) if v is not None}
     model = model.with_settings(**changes) if changes else model
@@ -368,5 +382,12 @@ def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: floa
     else:
         day = date_value(as_of, "as_of")
     id_header = str(events.columns[0]) if columns.get("id_column") is None else str(columns["id_column"])
-    return score_table(with_events(table, log, model, day, id_header), model, notes=notes, validated=True)
+    counting = Timeline(table, log, model, id_header)
+    now = counting.table_at(day, present_only=True)
+    if not len(now.ids):
+        raise InputError(f"there are no customers on {date_of(day).isoformat()}: every event comes after it",
+                         where="as_of", fix="pass a later as_of=")
+    result = score_table(now, model, notes=notes, validated=True)
+    apply_history(result, now.counts, counting.snapshots(snapshot_days(day, history, every)), day)
+    return result
 

@@ -134,12 +134,15 @@ def band_movement(previous_bands: np.ndarray, current_bands: np.ndarray, gone: n
 
 
 def band_mix(snapshots: list[Snapshot], labels: list[str]) -> pd.DataFrame:
-    """Each snapshot's share of customers per band, oldest first (the trend chart's table)."""
+    """Each snapshot's date and share of customers per band, oldest first (the trend chart's
+    table)."""
+    from .events import date_of
+
     rows = []
     for s in snapshots:
         counts = pd.Series(s.bands, dtype=object).value_counts()
         total = max(len(s), 1)
-        rows.append([s.as_of] + [counts.get(label, 0) / total for label in labels])
+        rows.append([date_of(s.as_of)] + [counts.get(label, 0) / total for label in labels])
     return pd.DataFrame(rows, columns=["As of", *labels])
 
 
