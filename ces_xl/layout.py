@@ -14,6 +14,7 @@ import pandas as pd
 from .core.bands import NO_DATA
 from .core.events import date_of
 from .core.scoring import RESULT_COLUMNS, ScoreResult
+from .core.table import side_by_side
 from .errors import CESError
 
 SCORES, SUMMARY, KEPT_NOTES, HISTORY = "Scores", "Summary", "Kept notes", "History"
@@ -174,11 +175,12 @@ def history_sheet(result: ScoreResult) -> ResultSheet:
         "Band": np.concatenate([s.bands for s in snapshots]),
     }
     counts = np.concatenate([s.counts for s in snapshots])
-    for i, name in enumerate(names):
-        if name not in columns:
-            columns[name] = counts[:, i]
-    columns["Model"] = np.repeat(np.array([s.model for s in snapshots], dtype=object), sizes)
-    frame = pd.DataFrame(columns)
+    raw = [i for i, name in enumerate(names) if name not in columns]
+    model = np.repeat(np.array([s.model for s in snapshots], dtype=object), sizes)
+    # The raw values as one block (one column each would cost seconds at 16,000 metrics).
+    frame = side_by_side([pd.DataFrame(columns, copy=False),
+                          pd.DataFrame(counts[:, raw], columns=[names[i] for i in raw], copy=False),
+                          pd.DataFrame({"Model": model}, copy=False)])
     formats = {"As of": "yyyy-mm-dd", "Score": "0.0" if result.method == "index" else NUMBER}
     if result.id_format:
         formats[result.id_column] = result.id_format
@@ -293,19 +295,33 @@ def _block_widths(blocks: list[Block], notes_width: float = 90) -> dict[int, flo
 def _widths(frame: pd.DataFrame, cap: float = 48) -> dict[int, float]:
     """Column widths from the header and the first 200 values (numbers as shown, one decimal),
     with room for a table's filter button beside the header."""
-    widths = {}
     sample = frame.head(200)
-    for i, (c, column) in enumerate(sample.items()):
-        longest = len(str(c))
+    longest = [len(str(c)) for c in frame.columns]
+    # The plain float columns at once (a sheet may have 16,000): the widest of "%.1f" is that
+    # of the largest value or of the most negative.
+    floats = [j for j, d in enumerate(sample.dtypes.tolist()) if isinstance(d, np.dtype) and d.kind == "f"]
+    if floats and len(sample):
+        values = sample.iloc[:, floats].to_numpy(dtype=float)
+        finite = np.isfinite(values)
+        top = np.where(finite, values, -np.inf).max(axis=0).tolist()
+        bottom = np.where(finite, values, np.inf).min(axis=0).tolist()
+        for j, high, low in zip(floats, top, bottom):
+            if high != -np.inf:
+                longest[j] = max(longest[j], len(f"{high:.1f}"), len(f"{low:.1f}"))
+    plain = set(floats)
+    for j in range(len(longest)):
+        if j in plain or not len(sample):
+            continue
+        column = sample.iloc[:, j]
         if pd.api.types.is_float_dtype(column.dtype):
             values = column.to_numpy(dtype=float, na_value=np.nan)
             finite = values[np.isfinite(values)]
-            if len(finite):  # the widest of "%.1f" is that of the largest or the most negative
-                longest = max(longest, *(len(f"{v:.1f}") for v in (finite.max(), finite.min())))
-        elif len(column):
-            longest = max(longest, max(len(_shown(v)) for v in column.tolist()))
-        widths[i] = float(min(max(longest + 3, len(str(c)) + 5, 9), max(cap, len(str(c)) + 5)))
-    return widths
+            if len(finite):
+                longest[j] = max(longest[j], *(len(f"{v:.1f}") for v in (finite.max(), finite.min())))
+        else:
+            longest[j] = max(longest[j], max(len(_shown(v)) for v in column.tolist()))
+    return {j: float(min(max(n + 3, len(str(c)) + 5, 9), max(cap, len(str(c)) + 5)))
+            for j, (n, c) in enumerate(zip(longest, frame.columns))}
 
 
 def _shown(value) -> str:

@@ -29,12 +29,17 @@ def parse_weights(grid: Grid, problems: list[CESError]) -> tuple[list[Metric] | 
         return None, {}
     metrics: list[Metric] = []
     before = len(problems)
+    # Each row's cells as grid.ref names them, from the sheet and the column letters worked
+    # out once (a model may have 16,000 metrics).
+    places = {key if key != "metric" else "name": grid.ref(0, c)[:-len(str(grid.top + 1))]
+              for key, c in columns.items()}
     for r in range(h + 1, len(grid.rows)):
         row = grid.rows[r]
         values = {key: at(row, c) for key, c in columns.items()}
         if all(is_blank(v) for v in values.values()):
             continue
-        cells = {key if key != "metric" else "name": grid.ref(r, c) for key, c in columns.items()}
+        number = str(grid.row_number(r))
+        cells = {key: place + number for key, place in places.items()}
         name = values["metric"]
         if is_blank(name):
             problems.append(InputError("this row has no metric name", where=cells["name"],

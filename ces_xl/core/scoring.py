@@ -33,7 +33,7 @@ from .bands import NO_DATA, band_index, band_labels
 from .model import Model
 from .names import name_key
 from .summary import band_summary, segment_summary, stats
-from .table import Table, prepare
+from .table import Table, prepare, side_by_side
 
 # Scores are rounded to this many decimals before banding, so that float noise such as
 # 75.00000000000001 cannot move a customer who scored exactly 75 into the next band.
@@ -113,11 +113,16 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
         with np.errstate(invalid="ignore", divide="ignore"):
             # Row sums over C-ordered rows, as in score_matrix.
             columns["Data coverage"] = (np.ascontiguousarray(core.present) * weight).sum(axis=1) / weight.sum()
-    for i, header in enumerate(contribution_columns):
-        columns[header] = contributions[:, i]
+    names_taken = dict.fromkeys([*columns, *contribution_columns])
+    shown = {}
     for header, values in table.shown.items():  # carried from the activity table, untouched
-        columns[_carried_header(header, columns)] = values
-    out = pd.DataFrame(columns, copy=False)  # every array in it is new
+        shown[name := _carried_header(header, names_taken)] = values
+        names_taken[name] = None
+    # The points as one block (one column each would cost seconds at 16,000 metrics); every
+    # array here is new, so nothing is copied.
+    out = side_by_side([pd.DataFrame(columns, copy=False),
+                        pd.DataFrame(contributions, columns=contribution_columns, copy=False),
+                        pd.DataFrame(shown, index=pd.RangeIndex(len(total)), copy=False)])
 
     if not has_data.all():
         notes.append(f"{int((~has_data).sum())} customer(s) have no data for any weighted metric and "

@@ -8,6 +8,7 @@ always text (a value like ``=1+1`` is never a formula, because formulas live in 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from .package import DOC_REL, MAIN_NS
 from .styles import CellStyle, StyleSheet
 
 XML_HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-CHUNK_ROWS = 5_000  # rows per piece of XML: about 4 MB of text at a time
+CHUNK_ROWS = 2_500  # rows per piece of XML: about 2 MB of text at a time, a piece of floats taken at once
 TITLE_SIZE = 14
 HEADER_FILL = "DDEBF7"
 DATE_FORMAT = "yyyy-mm-dd"
@@ -266,7 +267,14 @@ def _s(style: int) -> str:
     return f' s="{style}"' if style else ""
 
 
-def _float_tails(values: np.ndarray, number_style: int) -> list[str]:
+def _b(style: int) -> bytes:
+    return b' s="%d"' % style if style else b""
+
+
+# The fast roads below give the tails as UTF-8 bytes: a row template of bytes fills its slots
+# two to three times faster than one of str, and the chunks are bytes in the end anyway.
+
+def _float_tails(values: np.ndarray, number_style: int) -> list[bytes]:
     """The tails of a float column (NaN and infinities blank), each value as :func:`_number`
     writes it. Points columns repeat a few values (one per distinct count), so each distinct
     value is formatted once: turning a float into text is the largest cost of writing a sheet."""
@@ -276,32 +284,36 @@ def _float_tails(values: np.ndarray, number_style: int) -> list[str]:
 def _float_tail_array(values: np.ndarray, number_style: int) -> np.ndarray:
     """:func:`_float_tails` of an array of any shape, as an object array of that shape (the
     float columns of a block with the same style go through at once)."""
-    s = _s(number_style)
+    s = _b(number_style)
     distinct, where = np.unique(values, return_inverse=True)
-    texts = np.full(len(distinct), f"{s}/>", dtype=object)
+    texts = np.full(len(distinct), b"%s/>" % s, dtype=object)
     finite = np.isfinite(distinct)
     whole = finite & (np.trunc(distinct, where=finite, out=np.zeros_like(distinct)) == distinct) \
         & (np.abs(distinct, where=finite, out=np.zeros_like(distinct)) < 2 ** 53)
     fraction = finite & ~whole
-    texts[whole] = [f"{s}><v>{v}</v></c>" for v in distinct[whole].astype(np.int64).tolist()]
-    texts[fraction] = [f"{s}><v>{v!r}</v></c>" for v in distinct[fraction].tolist()]
+    texts[whole] = [b"%s><v>%d</v></c>" % (s, v) for v in distinct[whole].astype(np.int64).tolist()]
+    texts[fraction] = [b"%s><v>%r</v></c>" % (s, v) for v in distinct[fraction].tolist()]
     return texts[where.ravel()].reshape(values.shape)
 
 
-def _text_tails(values: list[str], text_style: int) -> list[str]:
+def _text_tails(values: list[str], text_style: int) -> list[bytes]:
     """The tails of a text column ("" blank). Labels (bands, drivers, segments) repeat, and
     each distinct one is escaped once; a column of plain text (most IDs) is told so by one
     search over all of it."""
-    t = _s(text_style)
+    t = _b(text_style)
     joined = "\n".join(values) if all(values) else ""
     if joined and joined.count("\n") == len(values) - 1 and not _ANY_NEEDS_CARE.search(joined):
-        return [f'{t} t="inlineStr"><is><t>{v}</t></is></c>' for v in values]
+        return [b'%s t="inlineStr"><is><t>%s</t></is></c>' % (t, v) for v in joined.encode("utf-8").split(b"\n")]
     distinct = dict.fromkeys(values)
     if len(distinct) * 4 <= len(values):
         for v in distinct:
-            distinct[v] = f'{t} t="inlineStr">{inline_text(v)}</c>' if v else f"{t}/>"
+            distinct[v] = _text_tail(v, t)
         return list(map(distinct.__getitem__, values))
-    return [f'{t} t="inlineStr">{inline_text(v)}</c>' if v else f"{t}/>" for v in values]
+    return [_text_tail(v, t) for v in values]
+
+
+def _text_tail(value: str, t: bytes) -> bytes:
+    return b'%s t="inlineStr">%s</c>' % (t, inline_text(value).encode("utf-8")) if value else b"%s/>" % t
 
 
 def _kind(series: pd.Series) -> str:
@@ -330,16 +342,30 @@ class _BlockRows:
         frame = block.frame
         columns = [str(c) for c in frame.columns]
         band = block.band_column
-        # Every style is registered here, before any piece is rendered.
-        self.number_styles = [styles.xf(CellStyle(number_format=block.formats.get(c), center=c == band))
-                              for c in columns]
+        # Every style is registered here, before any piece is rendered (once per format: a
+        # sheet may have 16,000 columns of a few formats).
+        number_style = functools.lru_cache(maxsize=None)(
+            lambda number_format, center: styles.xf(CellStyle(number_format=number_format, center=center)))
+        self.number_styles = [number_style(block.formats.get(c), c == band) for c in columns]
         self.text_styles = [styles.xf(CellStyle(center=True)) if c == band else 0 for c in columns]
         self.row_styles = {i: styles.xf(CellStyle(number_format=f)) for i, f in block.row_formats.items()}
-        # Each column once as a numpy array, sliced for each piece: a sheet of 16,000 metrics
-        # would spend seconds in pandas' indexing if every piece selected its columns anew.
-        series = [column for _, column in frame.items()]
-        self.kinds = [_kind(column) for column in series]
-        self.arrays = [_values(column, kind) for column, kind in zip(series, self.kinds)]
+        # The plain float columns (points, counts: all but a few) are taken from pandas together,
+        # a piece of rows at a time, as one matrix: one Series per column would cost more than
+        # the rest of the writing at 16,000 columns, and the whole matrix at once would be a
+        # copy of the frame's numbers. Every other column once as a numpy array, sliced for
+        # each piece.
+        dtypes = frame.dtypes.tolist()
+        floats = [] if block.row_formats else [
+            j for j, d in enumerate(dtypes) if isinstance(d, np.dtype) and d.kind == "f"]
+        self.floats = floats
+        self.kinds: list[str] = ["float"] * len(columns)
+        self.arrays: list[np.ndarray | None] = [None] * len(columns)
+        at = {j: k for k, j in enumerate(floats)}
+        for j in range(len(columns)):
+            if j not in at:
+                column = frame.iloc[:, j]
+                self.kinds[j] = _kind(column)
+                self.arrays[j] = _values(column, self.kinds[j])
         # The float columns of one style as one matrix: a sheet of many metrics formats its
         # points in one pass, not one numpy call per column.
         # A long text column that repeats (IDs in a history, a band per row) is escaped once per
@@ -352,47 +378,49 @@ class _BlockRows:
                     if len(uniques) * 2 <= len(codes):
                         self.coded[j] = (codes, np.array(_text_tails(uniques.tolist(), self.text_styles[j]),
                                                          dtype=object))
-        self.float_groups: dict[int, list[int]] = {}
-        if not block.row_formats:
-            for j, kind in enumerate(self.kinds):
-                if kind == "float":
-                    self.float_groups.setdefault(self.number_styles[j], []).append(j)
+        groups: dict[int, tuple[list[int], list[int]]] = {}  # style: the columns, their places in the matrix
+        for j in floats:
+            columns_of, places = groups.setdefault(self.number_styles[j], ([], []))
+            columns_of.append(j)
+            places.append(at[j])
+        self.float_groups = {style: (js, np.array(ks)) for style, (js, ks) in groups.items()}
         letters = [column_letter(block.left + j) for j in range(len(columns))]
         # "%s" slots: the row number, then the row number and the tail of each cell.
-        self.template = '<row r="%s">' + "".join(f'<c r="{c}%s"%s' for c in letters) + "</row>"
+        self.template = ('<row r="%s">' + "".join(f'<c r="{c}%s"%s' for c in letters) + "</row>").encode("ascii")
         self.first = block.header_row + 2  # 1-based row of the first data row
         self.block, self.styles = block, styles
         self.starts = range(0, len(frame), CHUNK_ROWS)
 
     def render(self, start: int) -> bytes:
         stop = min(start + CHUNK_ROWS, len(self.block.frame))
-        rows = list(map(str, range(self.first + start, self.first + stop)))
-        slots: list[list[str]] = [rows]
-        done: dict[int, list[str]] = {}
-        for style, columns in self.float_groups.items():
-            matrix = np.column_stack([self.arrays[j][start:stop] for j in columns])
-            for j, tails in zip(columns, _float_tail_array(matrix, style).T.tolist()):
-                done[j] = tails
+        rows = [b"%d" % r for r in range(self.first + start, self.first + stop)]
+        slots: list[list[bytes]] = [rows]
+        done: dict[int, list[bytes]] = {}
+        if self.floats:
+            piece = self.block.frame.iloc[start:stop, self.floats].to_numpy(dtype=float)
+            for style, (columns, places) in self.float_groups.items():
+                for j, tails in zip(columns, _float_tail_array(piece[:, places], style).T.tolist()):
+                    done[j] = tails
         for j, values in enumerate(self.arrays):
-            slots += (rows, done[j] if j in done else self._tails(j, values[start:stop], start))
-        return "".join(map(self.template.__mod__, zip(*slots))).encode("utf-8")
+            slots += (rows, done[j] if values is None else self._tails(j, values[start:stop], start))
+        return b"".join(map(self.template.__mod__, zip(*slots)))
 
-    def _tails(self, j: int, values: np.ndarray, start: int) -> list[str]:
+    def _tails(self, j: int, values: np.ndarray, start: int) -> list[bytes]:
         number_style, text_style, kind = self.number_styles[j], self.text_styles[j], self.kinds[j]
         if self.block.row_formats:  # a small table with a format per row (the Overview)
-            return [cell_tail(v, self.row_styles.get(start + i, number_style), text_style, self.styles)
+            return [cell_tail(v, self.row_styles.get(start + i, number_style), text_style, self.styles).encode("utf-8")
                     for i, v in enumerate(values.tolist())]
         if kind == "float":
             return _float_tails(values, number_style)
         if kind == "int":
-            s = _s(number_style)
-            return [f"{s}><v>{v}</v></c>" for v in values.tolist()]
+            s = _b(number_style)
+            return [b"%s><v>%d</v></c>" % (s, v) for v in values.tolist()]
         if kind == "text":
             if j in self.coded:
                 codes, tails = self.coded[j]
                 return tails[codes[start:start + len(values)]].tolist()
             return _text_tails(values.tolist(), text_style)
-        return [cell_tail(v, number_style, text_style, self.styles) for v in values.tolist()]
+        return [cell_tail(v, number_style, text_style, self.styles).encode("utf-8") for v in values.tolist()]
 
 
 def _values(column: pd.Series, kind: str) -> np.ndarray:
