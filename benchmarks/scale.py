@@ -354,6 +354,20 @@ def write_activity_workbook(path: Path, n: int) -> None:
     os.replace(partial, path)
 
 
+def generated(partial: Path, path: Path, started: float) -> tuple[Path, float]:
+    """Move a finished workbook into place; (its path, the seconds generating it took)."""
+    os.replace(partial, path)
+    seconds = time.perf_counter() - started
+    progress(f"  generated in {seconds:.1f} s ({path.stat().st_size / MB:.1f} MB)")
+    return path, seconds
+
+
+def workbook_result(source: Path, generated_seconds: float | None, **fields) -> dict:
+    """The start of a measurement's record: what was measured on which file."""
+    return {**fields, "file": str(source), "file_mb": source.stat().st_size / MB,
+            "generated_seconds": generated_seconds, "contenders": {}}
+
+
 def ensure_workbook(workdir: Path, n: int) -> tuple[Path, float | None]:
     """The cached workbook for N, generated if missing; returns (path, seconds or None if cached)."""
     path = workbook_path(workdir, n)
@@ -399,16 +413,12 @@ def wide_workbook(workdir: Path) -> tuple[Path, float | None]:
         weights.append([name, 1])
     partial = path.with_name(path.name + ".partial")
     book.save(partial)
-    os.replace(partial, path)
-    seconds = time.perf_counter() - started
-    progress(f"  generated in {seconds:.1f} s ({path.stat().st_size / MB:.1f} MB)")
-    return path, seconds
+    return generated(partial, path, started)
 
 
 def measure_wide(workdir: Path, args) -> dict:
     source, generated_seconds = wide_workbook(workdir)
-    result = {"customers": WIDE_CUSTOMERS, "metrics": WIDE_METRICS, "file": str(source),
-              "file_mb": source.stat().st_size / MB, "generated_seconds": generated_seconds, "contenders": {}}
+    result = workbook_result(source, generated_seconds, customers=WIDE_CUSTOMERS, metrics=WIDE_METRICS)
     for name, (argv, output) in contender_commands(source, workdir).items():
         if name == "naive":
             continue
@@ -487,16 +497,12 @@ def events_workbook(workdir: Path) -> tuple[Path, float | None]:
             _write_part(package, f"xl/worksheets/sheet{i}.xml", small[name])
         _write_part(package, "xl/styles.xml", fixed["xl/styles.xml"])
         _write_part(package, "xl/sharedStrings.xml", shared_strings())
-    os.replace(partial, path)
-    seconds = time.perf_counter() - started
-    progress(f"  generated in {seconds:.1f} s ({path.stat().st_size / MB:.1f} MB)")
-    return path, seconds
+    return generated(partial, path, started)
 
 
 def measure_events(workdir: Path, args) -> dict:
     source, generated_seconds = events_workbook(workdir)
-    result = {"events": EVENTS_ROWS, "customers": EVENTS_CUSTOMERS, "file": str(source),
-              "file_mb": source.stat().st_size / MB, "generated_seconds": generated_seconds, "contenders": {}}
+    result = workbook_result(source, generated_seconds, events=EVENTS_ROWS, customers=EVENTS_CUSTOMERS)
     out = workdir / "events-cesxl.xlsx"
     contenders = {"ces-xl": ([str(ces_xl_command()), "score", str(source), "-o", str(out), "-q", "--force"], out),
                   "calamine": ([sys.executable, "-c", CALAMINE_CODE.replace('"Activity"', '"Events"'), str(source)],

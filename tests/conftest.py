@@ -87,3 +87,14 @@ def libreoffice_export(soffice: str, book: Path, outdir: Path) -> dict[str, list
             sheets[csv_path.stem[len(prefix):]] = list(csv.reader(handle))
     assert sheets, f"LibreOffice exported nothing: {done.stdout} {done.stderr}"
     return sheets
+
+
+def libreoffice_resave(soffice: str, book: Path, outdir: Path) -> Path:
+    """Open ``book`` in LibreOffice and save it again as .xlsx (LibreOffice's own writer)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([soffice, f"-env:UserInstallation={(outdir / 'lo-profile').as_uri()}", "--headless",
+                           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(outdir), str(book)],
+                          capture_output=True, text=True, timeout=180)
+    saved = outdir / book.name
+    assert saved.exists(), done.stdout + done.stderr
+    return saved

@@ -107,6 +107,11 @@ def test_a_metric_in_both_sheets_names_both_places(tmp_path):
     assert caught.value.where == "Weights!A2"
     assert caught.value.problem == ("metric 'Visits' has a column in the Activity sheet ('Visits') and events in the "
                                     "Events sheet (the first in row 3)")
+    before = book.read_bytes()
+    done = run_cli("score", book, "-o", tmp_path / "out.xlsx")
+    assert done.returncode == 1 and done.stderr.startswith("ces-xl: error: Weights!A2: metric 'Visits' has a column")
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out.xlsx").exists() and book.read_bytes() == before
 
 
 def test_bad_time_settings_name_their_cells(tmp_path):

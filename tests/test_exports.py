@@ -208,9 +208,9 @@ def test_id_numbers_keep_their_format(tmp_path):
 
 
 def test_id_numbers_show_as_they_did_in_libreoffice(tmp_path, soffice):
-    import openpyxl
+    import subprocess
 
-    from .conftest import libreoffice_export
+    import openpyxl
 
     rows = [["Customer", "Visits"], [123, 2]]
     source = book(tmp_path, rows, weights=[["Metric", "Weight"], ["Visits", 1]])
@@ -219,10 +219,11 @@ def test_id_numbers_show_as_they_did_in_libreoffice(tmp_path, soffice):
     edited.save(source)
     out = tmp_path / "out.xlsx"
     ces_xl.score_workbook(source, out)
-    done = __import__("subprocess").run([soffice, f"-env:UserInstallation={(tmp_path / 'p').as_uri()}", "--headless",
-                                         "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true"
-                                         ",false,false,-1", "--outdir", str(tmp_path / "lo"), str(out)],
-                                        capture_output=True, text=True, timeout=180)
+    # Exported as shown (formatted text), not as raw values: the ID's leading zeros are the point.
+    done = subprocess.run([soffice, f"-env:UserInstallation={(tmp_path / 'p').as_uri()}", "--headless",
+                           "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true"
+                           ",false,false,-1", "--outdir", str(tmp_path / "lo"), str(out)],
+                          capture_output=True, text=True, timeout=180)
     shown = (tmp_path / "lo" / "out-Scores.csv").read_text().splitlines()
     assert shown[1].startswith("00123,"), (shown, done.stderr)
 

@@ -6,6 +6,8 @@ driver below is arithmetic on the counts in the test."""
 from __future__ import annotations
 
 import datetime as dt
+import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ import ces_xl
 from ces_xl.core import history as trend
 from ces_xl.core.history import Snapshot
 
-from .conftest import libreoffice_export, make_workbook, run_cli
+from .conftest import libreoffice_export, libreoffice_resave, make_workbook, run_cli
 
 WEIGHTS = [["Metric", "Weight"], ["Visits", 1], ["Orders", 10]]
 VD, SE, VE = "Very disengaged", "Somewhat engaged", "Very engaged"
@@ -187,11 +189,17 @@ def test_libreoffice_opens_the_trend_and_reads_the_engines_numbers(tmp_path, sof
     assert summary[trend_at + 1][:4] == ["As of", VD, SE, VE]
     shown = [float(x[:-1]) / 100 if x.endswith("%") else float(x) for x in summary[trend_at + 3][1:4]]
     assert shown == pytest.approx(list(result.band_mix.iloc[1, 1:4]))
-    import zipfile
-
-    with zipfile.ZipFile(book) as package:
-        charts = [package.read(n).decode() for n in package.namelist() if n.startswith("xl/charts/chart")]
-    assert sum("<c:lineChart>" in c for c in charts) == 1
+    # LibreOffice read the line chart: saved again by LibreOffice's own writer, it is still a line
+    # chart of the three bands over the band mix's dates on the Summary.
+    first = trend_at + 3  # 1-based: the title, the header, then the dates from this row
+    for path in (book, libreoffice_resave(soffice, book, tmp_path / "resaved")):
+        with zipfile.ZipFile(path) as package:
+            charts = [package.read(n).decode() for n in package.namelist() if n.startswith("xl/charts/chart")]
+        [line] = [c for c in charts if re.search(r"<c:lineChart>", c)]
+        refs = [r.replace("'", "") for r in re.findall(r"<c:f>([^<]*)</c:f>", line)]
+        assert line.count("<c:ser>") == 3, path
+        assert sorted({r for r in refs if r.endswith(f"${first + 1}")}) == [
+            f"Summary!${c}${first}:${c}${first + 1}" for c in "ABCD"], (path, refs)
 
 
 def test_the_button_scores_events_and_history_like_the_headless_run(tmp_path):

@@ -15,10 +15,9 @@ import pytest
 from ces_xl.addin import template_path
 from ces_xl.xlsx.template import build_template
 
-from .conftest import REPO, SEED_001, _soffice, make_workbook, run_cli
+from .conftest import REPO, SEED_001, _soffice, libreoffice_resave, make_workbook, run_cli
 from .ooxml import new_errors, ooxml_validator, with_ribbon_the_sdk_opens  # noqa: F401 (a fixture)
 from .test_macros import macro_workbook
-from .test_package_writer import libreoffice_resave
 
 TEMPLATE = REPO / "workbook" / "CES_Template.xlsx"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import posixpath
 import re
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from ces_xl.xlsx.package import write_behind
 from ces_xl.xlsx.styles import CellStyle, StyleSheet
 from ces_xl.xlsx.writer import write_results
 
-from .conftest import REPO, SEED_001, libreoffice_export, make_workbook, run_cli
+from .conftest import REPO, SEED_001, libreoffice_export, libreoffice_resave, make_workbook, run_cli
 from .reference import band
 
 TEMPLATE = REPO / "workbook" / "CES_Template.xlsx"
@@ -76,17 +75,6 @@ def cell_styles(path: Path, sheet: str) -> dict:
     ws = openpyxl.load_workbook(path)[sheet]
     return {c.coordinate: (c.value, c.font.b, c.font.sz, c.fill.fgColor.rgb, c.number_format, c.alignment.horizontal)
             for row in ws.iter_rows() for c in row if c.value is not None}
-
-
-def libreoffice_resave(soffice: str, book: Path, outdir: Path) -> Path:
-    """Open ``book`` in LibreOffice and save it again as .xlsx (LibreOffice's own writer)."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([soffice, f"-env:UserInstallation={(outdir / 'lo-profile').as_uri()}", "--headless",
-                           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(outdir), str(book)],
-                          capture_output=True, text=True, timeout=180)
-    saved = outdir / book.name
-    assert saved.exists(), done.stdout + done.stderr
-    return saved
 
 
 def test_untouched_parts_are_copied_raw_and_the_package_is_consistent(tmp_path):
