@@ -34,7 +34,8 @@ def score_active_workbook(book: xw.Book):
 def run(book) -> ScoreResult | None:
     """Score ``book``; on bad input show one plain message instead of a traceback."""
     try:
-        result, sheets = score_grids(read_book(book), cell_format=lambda *cell: number_format(book, *cell))
+        result, sheets = score_grids(read_book(book), cell_format=lambda *cell: number_format(book, *cell),
+                                     source=book.name)
         check_book(book, sheets)
     except CESError as exc:
         _alert(book, problems_message(exc))

@@ -17,7 +17,7 @@ from .core.scoring import RESULT_COLUMNS, ScoreResult
 from .core.table import side_by_side
 from .errors import CESError
 
-SCORES, SUMMARY, KEPT_NOTES, HISTORY = "Scores", "Summary", "Kept notes", "History"
+SCORES, SUMMARY, KEPT_NOTES, HISTORY, ACTIONS = "Scores", "Summary", "Kept notes", "History", "Actions"
 _HISTORY_MARK = ["As of", None, "Score", "Band"]  # A1:D1 of every History sheet (B1: the ID header)
 SUMMARY_TITLE = "Customer Engagement Score summary"
 KEPT_TITLE = "Notes kept for customers no longer scored"
@@ -26,6 +26,7 @@ KEPT_HEADER_ROW = 2  # 0-based: the title, a line of explanation, then the table
 NUMBER = "0.0#"
 SIGNED = "+0.0;-0.0;0.0"  # a change, with its sign
 _SCORES_MARK = ["Score", "Band", "Rank", "Percentile"]  # B1:E1 of every Scores sheet
+_ACTIONS_MARK = ["Action", "Priority", "Why", "Score"]  # B1:E1 of every Actions sheet
 # Excel's own red-yellow-green colour scale, so band colours look native.
 _RED, _YELLOW, _GREEN, _GREY = (0xF8, 0x69, 0x6B), (0xFF, 0xEB, 0x84), (0x63, 0xBE, 0x7B), "D9D9D9"
 
@@ -99,6 +100,8 @@ def check_replaceable(name: str, first_row: list) -> None:
         ours = first_row[0] == titles[name.casefold()]
     elif name.casefold() == HISTORY.casefold():
         ours = [first_row[0], first_row[2], first_row[3]] == [_HISTORY_MARK[0], *_HISTORY_MARK[2:]]
+    elif name.casefold() == ACTIONS.casefold():
+        ours = [str(v) for v in first_row[1:5]] == _ACTIONS_MARK
     else:
         ours = [str(v) for v in first_row[1:5]] == _SCORES_MARK
     if not ours:
@@ -149,6 +152,8 @@ def band_colors(labels: list[str]) -> dict[str, str]:
 def result_sheets(result: ScoreResult) -> list[ResultSheet]:
     colors = band_colors([b.label for b in result.model.bands])
     sheets = [scores_sheet(result, colors), summary_sheet(result, colors)]
+    if result.actions is not None:
+        sheets.append(actions_sheet(result, colors))
     if result.history:
         sheets.append(history_sheet(result))
     if result.kept is not None:
@@ -188,6 +193,20 @@ def history_sheet(result: ScoreResult) -> ResultSheet:
     return ResultSheet(HISTORY, [block], {}, freeze=(1, 0), widths=_widths(frame), print_title_rows=(0, 0))
 
 
+def actions_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
+    """Who to call, most urgent first: an Excel table with filters, so a team can take its
+    own rows (by Owner, Segment, Action or Priority)."""
+    frame = result.actions
+    score_format = "0.0" if result.method == "index" else NUMBER
+    formats = {"Score": score_format, "Change": SIGNED, "To next band": score_format}
+    if result.id_format:
+        formats[result.id_column] = result.id_format
+    # A table needs a row below its header: with no one to call, the header stands alone.
+    block = Block(0, 0, frame, formats, excel_table="CES_Actions" if len(frame) else None, band_column="Band")
+    return ResultSheet(ACTIONS, [block], colors, freeze=(1, 1), widths=_widths(frame, cap=80),
+                       print_title_rows=(0, 0))
+
+
 def kept_sheet(kept: pd.DataFrame, id_format: str | None = None) -> ResultSheet:
     """What analysts typed beside customers no longer scored, by customer ID: a title, a line
     that says why, then the table (its header in row KEPT_HEADER_ROW + 1)."""
@@ -202,7 +221,8 @@ def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     score_format = "0.0" if result.method == "index" else NUMBER
     formats = {"Score": score_format, "Rank": "0", "Percentile": "0%", "Data coverage": "0%"}
     formats.update({c: "0.0" if result.method == "index" else NUMBER for c in result.contribution_columns})
-    formats |= {"Previous score": score_format, "Change": SIGNED, "From activity": SIGNED, "From model": SIGNED}
+    formats |= {"Previous score": score_format, "Change": SIGNED, "From activity": SIGNED, "From model": SIGNED,
+                "To next band": score_format}
     if result.id_format:  # IDs look as they did (00123, not 123)
         formats[result.id_column] = result.id_format
     block = Block(0, 0, frame, formats, excel_table="CES_Scores", band_column="Band")
@@ -241,6 +261,10 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     if result.band_movement is not None:
         blocks.append(Block(blocks[-1].bottom + 2, 0, result.band_movement, {},
                             title=f"Band movement since {date_of(result.change_since).isoformat()} (customers)"))
+    if result.card:
+        card = pd.DataFrame({"Setting": list(result.card), "Value": [str(v) if isinstance(v, str) else v
+                                                                    for v in result.card.values()]})
+        blocks.append(Block(blocks[-1].bottom + 2, 0, card, {"Value": "General"}, title="Model card"))
     blocks.append(Block(blocks[-1].bottom + 2, 0, _model_table(result),
                         {"Weight": "0.0##", "Share of weight": "0.0%", "Target": NUMBER}, title="Model"))
     if result.notes:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from .contract import WorkbookInput, read_contract
 from .contract.notes import parse_notes
+from .core.actions import actions_table
 from .core.notes import carry
 from .core.scoring import ScoreResult, score_table
 from .errors import CESError
@@ -45,13 +46,16 @@ CellFormat = Callable[[str, int, int], "str | None"]
 
 def score_grids(grids: Mapping[str, Grid],
                 previous: Callable[[Callable[[str], bool]], Mapping[str, Grid]] | None = None,
-                cell_format: CellFormat | None = None) -> tuple[ScoreResult, list[ResultSheet]]:
+                cell_format: CellFormat | None = None, source: str | None = None) -> tuple[ScoreResult, list[ResultSheet]]:
     """Contract sheets in; the result, and the sheets that show it, out. The last results
     (Scores, Kept notes) are among ``grids``, or ``previous(is_ours)`` reads them (``is_ours``
-    tells which Scores headers are ces-xl's). ``cell_format`` tells the IDs' number format."""
+    tells which Scores headers are ces-xl's). ``cell_format`` tells the IDs' number format;
+    ``source`` is the workbook's file name, for the model card."""
     workbook = read_contract(grids)
     result = score_table(workbook.table, workbook.model, notes=workbook.notes, validated=True)
     workbook.trend(result)
+    result.actions = actions_table(result)
+    result.card = workbook.card(source)
     if cell_format is not None and workbook.table.id_cell is not None:
         result.id_format = cell_format(workbook.sheet_names[ACTIVITY], *workbook.table.id_cell)
     ours = _ours(result, workbook)
@@ -108,7 +112,8 @@ def score_file(reading: WorkbookRead, target: Path, progress: Progress | None = 
     if last != source and find_sheet(list(grids), EVENTS) is None:
         grids = _with_last_history(grids, last, notes)
     result, sheets = score_grids(grids, previous=lambda ours: _last_results(last, ours, notes),
-                                 cell_format=lambda sheet, row, col: _cell_format(source, sheet, row, col))
+                                 cell_format=lambda sheet, row, col: _cell_format(source, sheet, row, col),
+                                 source=source.name)
     result.notes.extend(notes)
     del grids  # the cell values (a third of the peak memory at a million rows) go now
     report("writing", READ_SHARE + SCORE_SHARE)

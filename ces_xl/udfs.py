@@ -1,4 +1,4 @@
-"""Worksheet functions: ``=CES_SCORE(...)`` and ``=CES_BAND(...)``.
+"""Worksheet functions: ``=CES_SCORE(...)``, ``=CES_BAND(...)`` and ``=CES_LIFT(...)``.
 
 Thin: they turn what Excel hands over into numbers and a :class:`~ces_xl.core.model.Model` and
 call the same scoring core as every other face (:func:`~ces_xl.core.scoring.score_matrix`, which
@@ -21,7 +21,7 @@ import xlwings as xw
 from .contract.bands import parse_bands
 from .core.bands import assign_bands
 from .core.model import DEFAULT_BANDS, Metric, Model
-from .core.scoring import score_matrix
+from .core.scoring import lift_matrix, score_matrix
 from .core.table import MAX_COUNT, count_value, is_blank, to_number
 from .errors import CESError
 from .grid import Grid
@@ -40,24 +40,56 @@ def CES_SCORE(activity, weights, targets=None, method=None):
     """Customer Engagement Score: the weighted sum of activity, or with targets a 0-100 index.
     A block of rows gives one score per row."""
     try:
-        rows = _matrix(activity, "activity")
-        weight_list = _vector(weights, "weights", blank=0.0)
-        if rows.shape[0] == 1 and rows.shape[1] != len(weight_list) and len(weight_list) == 1:
-            rows = rows.reshape(-1, 1)  # a single column of one metric for many customers
-        if rows.shape[1] != len(weight_list):
-            raise CESError(f"{len(weight_list)} weights for {rows.shape[1]} metrics")
-        target_list = None if _omitted(targets) else _vector(targets, "targets")
-        if target_list is not None and len(target_list) != len(weight_list):
-            raise CESError(f"{len(target_list)} targets for {len(weight_list)} metrics")
-        chosen = _method(method, has_targets=target_list is not None)
-        model = _model(weight_list.tobytes(),
-                       None if target_list is None or chosen == "sum" else target_list.tobytes(), chosen)
+        rows, model = _rows_and_model(activity, weights, targets, method)
         values = score_matrix(rows, model, validate=False).total.tolist()
     except CESError as exc:
         return _message(exc)
     except Exception as exc:  # never a traceback in a cell
         return f"{ERROR_PREFIX} {type(exc).__name__}: {exc}"[:255]
     return values[0] if len(values) == 1 else [[v] for v in values]
+
+
+@xw.func(category="CES")
+@xw.arg("activity", ndim=2, doc="One customer's row of metric values, or a block of rows (one customer per row): "
+                        "activity counts over the period; blank is 0.")
+@xw.arg("weights", doc="The weight of each metric, a row or column as long as a row of activity.")
+@xw.arg("targets", doc="Optional: the activity level that earns full marks for each metric. With targets "
+                       "the score is the 0-100 index; without, the weighted sum.")
+@xw.arg("bands", doc="Optional: a range laid out like the Bands sheet (a Band, From, To header row, then one "
+                     "row per band). Default: 0-40 Very disengaged, 41-75 Somewhat engaged, 76-100 Very engaged.")
+def CES_LIFT(activity, weights, targets=None, bands=None):
+    """The fastest lift into the next band: the fewest extra events of one metric that take the
+    score past its band's To, e.g. "+2 Metric 3" (the row's third value; "-2": two fewer). Blank
+    in the top band or where no one metric can. A block gives one per row."""
+    try:
+        rows, model = _rows_and_model(activity, weights, targets, None)
+        if not _omitted(bands):
+            model = model.with_settings(bands=_bands(bands))
+        core = score_matrix(rows, model, validate=False)
+        labels = lift_matrix(rows, model, core).labels([m.name for m in model.metrics])
+        values = ["" if v is None else v for v in labels.tolist()]
+    except CESError as exc:
+        return _message(exc)
+    except Exception as exc:  # never a traceback in a cell
+        return f"{ERROR_PREFIX} {type(exc).__name__}: {exc}"[:255]
+    return values[0] if len(values) == 1 else [[v] for v in values]
+
+
+def _rows_and_model(activity, weights, targets, method) -> tuple[np.ndarray, Model]:
+    """The activity rows and the model of a call (CES_SCORE's and CES_LIFT's arguments)."""
+    rows = _matrix(activity, "activity")
+    weight_list = _vector(weights, "weights", blank=0.0)
+    if rows.shape[0] == 1 and rows.shape[1] != len(weight_list) and len(weight_list) == 1:
+        rows = rows.reshape(-1, 1)  # a single column of one metric for many customers
+    if rows.shape[1] != len(weight_list):
+        raise CESError(f"{len(weight_list)} weights for {rows.shape[1]} metrics")
+    target_list = None if _omitted(targets) else _vector(targets, "targets")
+    if target_list is not None and len(target_list) != len(weight_list):
+        raise CESError(f"{len(target_list)} targets for {len(weight_list)} metrics")
+    chosen = _method(method, has_targets=target_list is not None)
+    model = _model(weight_list.tobytes(),
+                   None if target_list is None or chosen == "sum" else target_list.tobytes(), chosen)
+    return rows, model
 
 
 @xw.func(category="CES")

@@ -85,6 +85,7 @@ CRM_SETTINGS = [
     ["ID column", "Account ID"],
     ["Blank values", "n/a"],
     ["Period", "November 2026"],
+    ["As of", _dt.date(2026, 11, 30)],
 ]
 
 

@@ -124,7 +124,7 @@ def test_rerun_replaces_the_result_sheets_in_place(tmp_path):
     start = [s.name for s in book.sheets]
     button.run(book)
     names, written = replay(book, start)
-    assert names == start == ["Activity", "Weights", "Report", "Scores", "Summary", "History"]
+    assert names == start == ["Activity", "Weights", "Report", "Scores", "Summary", "Actions", "History"]
     assert written["Scores"][(1, 1)] == 30
 
 

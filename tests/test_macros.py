@@ -59,7 +59,7 @@ def test_scoring_an_xlsm_keeps_vba_and_ribbon_byte_for_byte(tmp_path, soffice):
     assert "macroEnabled" in after["[Content_Types].xml"].decode()
     assert "vbaProject.bin" in after["xl/_rels/workbook.xml.rels"].decode()
     book = openpyxl.load_workbook(out, keep_vba=True)
-    assert book.sheetnames == ["Activity", "Weights", "Scores", "Summary", "History"]
+    assert book.sheetnames == ["Activity", "Weights", "Scores", "Summary", "Actions", "History"]
     assert book["Scores"]["B2"].value == 30
     # A second run on the scored file keeps them too, and LibreOffice opens the result.
     again = tmp_path / "again.xlsm"

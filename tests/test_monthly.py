@@ -100,7 +100,7 @@ def test_no_column_of_ours_is_taken_for_the_analysts(tmp_path):
     result = ces_xl.score_workbook(one, out, force=True)
     assert "Orders (points)" not in result.scores.columns and result.kept is None
     assert list(result.scores.columns) == ["Customer", "Score", "Band", "Rank", "Percentile", "Top driver",
-                                           "Visits (points)", "Orders", "Owner"]
+                                           "To next band", "Fastest lift", "Visits (points)", "Orders", "Owner"]
 
 
 def test_an_output_that_cannot_be_read_is_replaced_with_a_note(tmp_path):

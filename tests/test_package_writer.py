@@ -122,8 +122,8 @@ def test_rerun_on_a_workbook_libreoffice_saved(tmp_path, soffice):
     ces_xl.score_workbook(resaved, again)
     assert package_problems(again) == []
     book = openpyxl.load_workbook(again)
-    assert book.sheetnames == ["Activity", "Weights", "Scores", "Summary", "History"]
-    assert [list(ws.tables) for ws in book.worksheets if ws.tables] == [["CES_Scores"], ["CES_History"]]
+    assert book.sheetnames == ["Activity", "Weights", "Scores", "Summary", "Actions", "History"]
+    assert [list(ws.tables) for ws in book.worksheets if ws.tables] == [["CES_Scores"], ["CES_Actions"], ["CES_History"]]
     assert book["Scores"]["B2"].value == 10 * 1 + 5 * 2 + 2 * 5  # seed 001
     with zipfile.ZipFile(again) as z:
         charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
@@ -283,7 +283,7 @@ def test_relationship_prefix_declared_on_each_sheet_element(tmp_path):
     ces_xl.score_workbook(source, out)
     with zipfile.ZipFile(out) as z:
         ElementTree.fromstring(z.read("xl/workbook.xml"))  # well-formed
-    assert openpyxl.load_workbook(out).sheetnames == ["Activity", "Weights", "Scores", "Summary", "History"]
+    assert openpyxl.load_workbook(out).sheetnames == ["Activity", "Weights", "Scores", "Summary", "Actions", "History"]
 
 
 def test_strict_open_xml_is_refused_with_the_fix(tmp_path):

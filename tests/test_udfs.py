@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ces_xl
-from ces_xl.udfs import CES_BAND, CES_SCORE
+from ces_xl.udfs import CES_BAND, CES_LIFT, CES_SCORE
 
 from .conftest import make_workbook
 
@@ -168,7 +168,7 @@ GENERATE_VBA = textwrap.dedent("""
     out = io.StringIO()
     addin = types.SimpleNamespace(Name="ces_xl.xlam")  # the workbook the wrappers go into
     udfs.generate_vba_wrapper("ces_xl.udfs", module, out, addin)
-    meta = {name: getattr(module, name).__xlfunc__ for name in ("CES_SCORE", "CES_BAND")}
+    meta = {name: getattr(module, name).__xlfunc__ for name in ("CES_SCORE", "CES_BAND", "CES_LIFT")}
     print(json.dumps({"vba": out.getvalue(), "meta": meta}, default=str))
 """)
 
@@ -185,11 +185,37 @@ def test_the_vba_xlwings_generates_names_both_functions_with_their_arguments():
     assert 'XLPy.CallUDF("ces_xl.udfs", "CES_BAND", Array(score, bands), ActiveWorkbook' in vba
     assert "CES_SCORE = Err.Description" in vba  # xlwings' own error branch
     # What Excel's function wizard shows: a description of each function and of every argument.
-    for name, args in (("CES_SCORE", ["activity", "weights", "targets", "method"]), ("CES_BAND", ["score", "bands"])):
+    assert "Function CES_LIFT(activity, weights, Optional targets, Optional bands)" in vba
+    for name, args in (("CES_SCORE", ["activity", "weights", "targets", "method"]), ("CES_BAND", ["score", "bands"]),
+                       ("CES_LIFT", ["activity", "weights", "targets", "bands"])):
         meta = data["meta"][name]
         description = meta["ret"]["doc"]  # xlwings registers the docstring as the description
-        assert description.startswith(("Customer Engagement Score", "The engagement band"))
+        assert description.startswith(("Customer Engagement Score", "The engagement band", "The fastest lift"))
         assert len(" ".join(description.split())) <= 255
         assert meta["category"] == "CES"
         assert [a["name"] for a in meta["args"]] == args
         assert all(a["doc"] for a in meta["args"]), name
+
+
+def test_ces_lift_gives_the_fastest_lift_as_the_scores_sheet_does(tmp_path):
+    # Hand-worked in tests/test_lift.py: weights 6 and 4, targets 10 and 20: (0 orders, 10 visits)
+    # scores 20 and needs +4 of the first metric; (6, 5) scores 46 and needs +15 of the second;
+    # (10, 10) is in the top band: blank.
+    assert CES_LIFT([[0, 10]], [6, 4], [10, 20]) == "+4 Metric 1"
+    assert CES_LIFT(np.array([[0, 10], [6, 5], [10, 10]]), [[6, 4]], [[10, 20]]) == [
+        ["+4 Metric 1"], ["+15 Metric 2"], [""]]
+    # The sum method, a negative weight: fewer complaints. 30 visits, 1 order, 1 complaint = 35;
+    # past 40: one order more (45). Visits x 1, complaints x -5, 30 visits and 2 complaints = 20:
+    # past 24 (bands of its own), five more visits or one complaint fewer (25).
+    assert CES_LIFT([[30, 1, 1]], [1, 10, -5]) == "+1 Metric 2"
+    bands = [["Band", "From", "To"], ["Low", 0, 24], ["High", 25, 100]]
+    assert CES_LIFT([[30, 2]], [1, -5], None, bands) == "-1 Metric 2"
+    assert CES_LIFT([[30, 0]], [1, -5], None, bands) == ""  # 30: already in the top band
+    # The same as the workbook's Fastest lift for the same counts.
+    book = make_workbook(tmp_path / "b.xlsx", {
+        "Activity": [["ID", "Orders", "Visits"], ["C-1", 0, 10], ["C-2", 6, 5], ["C-3", 10, 10]],
+        "Weights": [["Metric", "Weight", "Target"], ["Orders", 6, 10], ["Visits", 4, 20]]})
+    lifts = ces_xl.score_workbook(book, tmp_path / "out.xlsx").scores["Fastest lift"].tolist()
+    assert lifts == ["+4 Orders", "+15 Visits", None]
+    assert CES_LIFT([["x", 1]], [1, 1]).startswith("#CES! activity row 1, value 1")
+    assert CES_LIFT([[1, 1, 1]], [1, 2]) == "#CES! 2 weights for 3 metrics"

@@ -82,12 +82,13 @@ def test_scores_sheet_layout(tmp_path):
     ces_xl.score_workbook(TEMPLATE, out)
     book = openpyxl.load_workbook(out)
     assert book.sheetnames == ["Instructions", "Activity", "Weights", "Bands", "Settings", "Scores", "Summary",
-                               "History"]
+                               "Actions", "History"]
     ws = book["Scores"]
     header = [c.value for c in ws[1]]
-    assert header[:7] == ["Customer ID", "Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap"]
-    assert header[7:14] == [f"{name} (points)" for name, *_ in METRICS]
-    assert header[14:] == ["Customer name", "Segment", "Country"]  # the other Activity columns, in their order
+    assert header[:9] == ["Customer ID", "Score", "Band", "Rank", "Percentile", "Top driver", "Biggest gap",
+                          "To next band", "Fastest lift"]
+    assert header[9:16] == [f"{name} (points)" for name, *_ in METRICS]
+    assert header[16:] == ["Customer name", "Segment", "Country"]  # the other Activity columns, in their order
     assert ws.freeze_panes == "B2"
     (table,) = ws.tables.values()
     assert table.ref == f"A1:{openpyxl.utils.get_column_letter(len(header))}61"
@@ -197,7 +198,7 @@ def test_rerun_replaces_results_and_keeps_everything_else(tmp_path, soffice):
     second = tmp_path / "second.xlsx"
     ces_xl.score_workbook(first, second)
     out = openpyxl.load_workbook(second)
-    assert out.sheetnames == ["Activity", "Scores", "Weights", "Report", "Summary", "History"]
+    assert out.sheetnames == ["Activity", "Scores", "Weights", "Report", "Summary", "Actions", "History"]
     assert out["Scores"]["B2"].value == 20 * 1 + 5 * 2 + 2 * 5
     assert out["Report"]["B1"].value == "=SUM(Activity!B2:B2)*3"
     assert out["Report"]["A1"].font.bold and out["Report"]["A1"].font.color.rgb == "00FF0000"
@@ -212,7 +213,7 @@ def test_in_place_updates_atomically_and_leaves_no_temp_files(tmp_path):
     done = run_cli("score", source, "--in-place")
     assert done.returncode == 0, done.stderr
     assert f"-> {source}" in done.stdout
-    assert openpyxl.load_workbook(source).sheetnames == ["Activity", "Weights", "Scores", "Summary", "History"]
+    assert openpyxl.load_workbook(source).sheetnames == ["Activity", "Weights", "Scores", "Summary", "Actions", "History"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["book.xlsx"]
     assert scores_by_id(source)["C-1"]["Score"] == 30
 
@@ -399,8 +400,7 @@ def test_the_scored_workbook_opens_on_summary_with_no_sheets_grouped(tmp_path):
         with zipfile.ZipFile(out) as package:
             workbook = package.read("xl/workbook.xml").decode()
         titles = re.findall(r'<definedName name="_xlnm.Print_Titles" localSheetId="(\d+)">([^<]*)<', workbook)
-        assert titles == [(str(scored.sheetnames.index("Scores")), "Scores!$1:$1"),
-                          (str(scored.sheetnames.index("History")), "History!$1:$1")]
+        assert titles == [(str(scored.sheetnames.index(name)), f"{name}!$1:$1") for name in ("Scores", "Actions", "History")]
     assert scored["Scores"].print_title_rows == "$1:$1"  # openpyxl reads the header row as the print titles
 
 

@@ -52,6 +52,38 @@ class WorkbookInput:
         """Add this run's history and explained change to ``result`` (see core.history.apply)."""
         apply_history(result, self.table.counts, self.history, self.as_of, max_rows=MAX_ROWS - 1)
 
+    def card(self, source: str | None = None) -> dict[str, object]:
+        """The model card (SPEC "Actions"): the model's fingerprint, the ces_xl version, the
+        as-of date, the input file's name and every setting in force, defaults included, as the
+        Settings sheet names them."""
+        from .. import __version__
+
+        s, m = self.settings, self.model
+        events = self.events is not None
+
+        def days(value, otherwise: str) -> object:
+            return otherwise if value is None else value
+
+        ready = m.trial_ready if m.trial_ready is not None else m.bands[-1].lower
+        return {
+            "Model fingerprint": m.fingerprint(),
+            "ces_xl version": __version__,
+            "As of": timeline.date_of(self.as_of).isoformat() if self.as_of is not None else "",
+            "Input file": source or "",
+            "Method": m.resolved_method,
+            "Missing values": m.missing,
+            "Window (days)": days(m.window, "no limit") if events else "no events",
+            "Half-life (days)": days(m.half_life, "no decay") if events else "no events",
+            "History": s.history if events else "each run's snapshot",
+            "Every": s.every if events else "no events",
+            "Drop alert": m.drop_alert,
+            "Trial segment": m.trial_segment,
+            "Trial ready": ready,
+            "ID column": s.id_column or self.table.id_header,
+            "Blank values": ", ".join(s.blank_values) or "none",
+            "Show columns": "all" if s.show_columns is None else ", ".join(s.show_columns) or "none",
+        }
+
     @property
     def id_header(self) -> str:
         return self.table.id_header

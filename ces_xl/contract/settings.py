@@ -28,12 +28,16 @@ class Settings:
     half_life: float | None = None             # days
     history: int = 0                           # earlier snapshots to score (with Events)
     every: str | float = "month"               # "month", "week" or a number of days
+    drop_alert: float = 10.0                   # points: a fall this large calls for Re-engage
+    trial_segment: str = "Trial"               # the Segment of free-trial customers
+    trial_ready: float | None = None           # the score a trial converts from (None: the top band's From)
     cells: dict[str, str] = field(default_factory=dict)
 
     def model_fields(self) -> dict[str, object]:
         """The settings the scoring model takes."""
         return {"method": self.method, "missing": self.missing, "period": self.period, "window": self.window,
-                "half_life": self.half_life}
+                "half_life": self.half_life, "drop_alert": self.drop_alert, "trial_segment": self.trial_segment,
+                "trial_ready": self.trial_ready}
 
 
 # Each setting: the names it may be typed as (any case and spacing), and its field.
@@ -49,6 +53,9 @@ SETTINGS = {
     "half_life": ("Half-life", "Half life", "Halflife"),
     "history": ("History", "History snapshots"),
     "every": ("Every",),
+    "drop_alert": ("Drop alert",),
+    "trial_segment": ("Trial segment",),
+    "trial_ready": ("Trial ready",),
 }
 NAMES = tuple(names[0] for names in SETTINGS.values())
 _FIELD = {name_key(name): key for key, names in SETTINGS.items() for name in names}
@@ -86,7 +93,10 @@ def parse_settings(grid: Grid, problems: list[CESError]) -> Settings:
             continue  # the default
         if name in ("method", "missing"):
             setattr(settings, name, text(value).lower())
-        elif name in ("period", "id_column"):
+        elif name in ("drop_alert", "trial_ready"):  # numbers, checked with the model
+            number = to_number(value)
+            setattr(settings, name, number if number is not None else value)
+        elif name in ("period", "id_column", "trial_segment"):
             setattr(settings, name, text(value))
         elif name in ("as_of", "window", "half_life", "history", "every"):
             _parse_time_setting(settings, name, value, grid.ref(r, 1), problems)

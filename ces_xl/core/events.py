@@ -348,6 +348,7 @@ def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: floa
     or a number of days), for the trend: ``result.history``, the change columns, the band mix
     and the band movement, as the Settings sheet's History and Every give them. Returns the
     same :class:`~ces_xl.core.scoring.ScoreResult` as :func:`~ces_xl.core.scoring.score`."""
+    from .actions import actions_table
     from .history import apply as apply_history
     from .scoring import score_table
     from .table import prepare
@@ -389,5 +390,6 @@ def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: floa
                          where="as_of", fix="pass a later as_of=")
     result = score_table(now, model, notes=notes, validated=True)
     apply_history(result, now.counts, counting.snapshots(snapshot_days(day, history, every)), day)
+    result.actions = actions_table(result)
     return result
 

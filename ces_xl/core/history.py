@@ -193,7 +193,9 @@ def apply(result, table_counts: np.ndarray, snapshots: list[Snapshot], as_of: in
         new |= {"From activity": np.round(change.from_activity, 9), "From model": np.round(change.from_model, 9)}
         result.notes.append(f"the model changed since {_date(previous.as_of)} (its fingerprint was "
                             f"{previous.model or 'unknown'}): Change is split into From activity and From model")
-    at = list(scores.columns).index(result.contribution_columns[0]) if result.contribution_columns else len(scores.columns)
+    # Before what it would take (To next band, Fastest lift) and the points.
+    at = next((k for k, c in enumerate(scores.columns) if c == "To next band" or c in result.contribution_columns),
+              len(scores.columns))
     for k, (name, values) in enumerate(new.items()):  # text stays object: None, not NaN, where there is none
         scores.insert(at + k, name, pd.Series(values, index=scores.index, dtype=values.dtype))
     result.change_since = previous.as_of

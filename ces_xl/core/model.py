@@ -85,6 +85,10 @@ class Model:
     period: str = ""
     window: float | None = None     # days an event counts for (events only); None: no limit
     half_life: float | None = None  # days after which an event counts half (events only); None: no decay
+    # What calls for an action (core.actions); they change no score, so no fingerprint either.
+    drop_alert: float = 10.0          # a fall of this many points or more calls for Re-engage
+    trial_segment: str = "Trial"      # the Segment of free-trial customers
+    trial_ready: float | None = None  # the score a trial converts from; None: the top band's From
     cells: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -172,6 +176,19 @@ class Model:
                                         where=self.cells.get(what.replace("-", "_"), what),
                                         fix=f"enter a number of days, e.g. 90, or leave it blank for "
                                             f"{'no limit' if what == 'window' else 'no decay'}"))
+        if not _finite(self.drop_alert) or self.drop_alert < 0:
+            found.append(InputError(f"the drop alert {self.drop_alert!r} is not a number of points, 0 or more",
+                                    where=self.cells.get("drop_alert", "drop_alert"),
+                                    fix="enter the fall in points that calls for Re-engage, e.g. 10"))
+        if self.trial_ready is not None and not _finite(self.trial_ready):
+            found.append(InputError(f"Trial ready {self.trial_ready!r} is not a score",
+                                    where=self.cells.get("trial_ready", "trial_ready"),
+                                    fix="enter the score from which a trial is ready to convert, e.g. 76, or leave "
+                                        "it blank for the top band's From"))
+        if not isinstance(self.trial_segment, str) or not self.trial_segment.strip():
+            found.append(InputError(f"Trial segment {self.trial_segment!r} is not a segment name",
+                                    where=self.cells.get("trial_segment", "trial_segment"),
+                                    fix="enter the Segment of free-trial customers, e.g. Trial"))
         if self.missing not in MISSING_POLICIES:
             found.append(InputError(f"unknown missing-value policy '{self.missing}'"
                                     f"{did_you_mean(self.missing, MISSING_POLICIES)}",

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .bands import NO_DATA, band_index, band_labels
+from .lift import Lift, lifts
 from .model import Model
 from .names import name_key
 from .summary import band_summary, segment_summary, stats
@@ -61,6 +62,11 @@ class ScoreResult:
     band_movement: pd.DataFrame | None = None  # previous band x current band, counts
     change_since: int | None = None        # the previous snapshot's as-of day
     point_changes: np.ndarray | None = None  # customers x metrics: each metric's point change
+    lift: Lift | None = None               # points to the next band and the fastest lift (core.lift)
+    actions: pd.DataFrame | None = None    # who to call and why, most urgent first (core.actions)
+    segment_values: np.ndarray | None = None  # each customer's segment (None: blank), when there are segments
+    segment_header: str | None = None
+    card: dict[str, object] | None = None  # the model card (from the workbook: file name, Settings in force)
 
 
 def contribution_header(metric_name: str) -> str:
@@ -76,9 +82,13 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
     (or ``segment_column``); other columns are ignored. Blank (NaN/None/"") counts are missing.
     The table rules (:mod:`ces_xl.core.table`) are those of a workbook's Activity sheet.
     """
+    from .actions import actions_table
+
     notes = model.validate()
-    return score_table(prepare(activity, model, id_column=id_column, segment_column=segment_column), model,
-                       notes=notes, validated=True)
+    result = score_table(prepare(activity, model, id_column=id_column, segment_column=segment_column), model,
+                         notes=notes, validated=True)
+    result.actions = actions_table(result)
+    return result
 
 
 def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
@@ -113,6 +123,9 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
         with np.errstate(invalid="ignore", divide="ignore"):
             # Row sums over C-ordered rows, as in score_matrix.
             columns["Data coverage"] = (np.ascontiguousarray(core.present) * weight).sum(axis=1) / weight.sum()
+    lift = lift_matrix(table.counts, model, core)
+    columns["To next band"] = lift.to_next
+    columns["Fastest lift"] = pd.Series(lift.labels(names), dtype=object, copy=False)  # None where there is none
     names_taken = dict.fromkeys([*columns, *contribution_columns])
     shown = {}
     for header, values in table.shown.items():  # carried from the activity table, untouched
@@ -145,6 +158,9 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
         metric_columns=list(table.metric_headers),
         contribution_columns=contribution_columns,
         notes=notes,
+        lift=lift,
+        segment_values=table.segments,
+        segment_header=table.segment_header,
     )
 
 
@@ -219,6 +235,11 @@ def score_matrix(x, model: Model, notes: list[str] | None = None, *, validate: b
         total = np.where(has_data, total, np.nan)
     total = np.round(total, SCORE_DECIMALS)
     return MatrixScores(total, contributions, s, denominator, weights, present, has_data)
+
+
+def lift_matrix(x: np.ndarray, model: Model, core: MatrixScores) -> Lift:
+    """What it would take (:mod:`ces_xl.core.lift`) for counts ``x`` that scored to ``core``."""
+    return lifts(np.asarray(x, dtype=float), model, core, row_sums=_row_sums)
 
 
 def _row_sums(values: np.ndarray) -> np.ndarray:
