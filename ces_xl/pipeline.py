@@ -44,14 +44,22 @@ CellFormat = Callable[[str, int, int], "str | None"]
 """``cell_format(sheet, row, col)``: a cell's number format code (0-based row and column)."""
 
 
-def score_grids(grids: Mapping[str, Grid],
+def score_grids(grids: dict[str, Grid],
                 previous: Callable[[Callable[[str], bool]], Mapping[str, Grid]] | None = None,
-                cell_format: CellFormat | None = None, source: str | None = None) -> tuple[ScoreResult, list[ResultSheet]]:
+                cell_format: CellFormat | None = None, source: str | None = None,
+                release: bool = False) -> tuple[ScoreResult, list[ResultSheet]]:
     """Contract sheets in; the result, and the sheets that show it, out. The last results
     (Scores, Kept notes) are among ``grids``, or ``previous(is_ours)`` reads them (``is_ours``
     tells which Scores headers are ces-xl's). ``cell_format`` tells the IDs' number format;
-    ``source`` is the workbook's file name, for the model card."""
+    ``source`` is the workbook's file name, for the model card. ``release``: empty ``grids``
+    once the contract is read, so the cell values (a third of the memory at a million rows)
+    are gone before the scores are worked out."""
     workbook = read_contract(grids)
+    names = list(grids)
+    last = {name: grids[name] for name in (find_sheet(names, SCORES), find_sheet(names, KEPT_NOTES))
+            if name is not None} if previous is None else None
+    if release:
+        grids.clear()
     result = score_table(workbook.table, workbook.model, notes=workbook.notes, validated=True)
     workbook.trend(result)
     result.actions = actions_table(result)
@@ -59,7 +67,7 @@ def score_grids(grids: Mapping[str, Grid],
     if cell_format is not None and workbook.table.id_cell is not None:
         result.id_format = cell_format(workbook.sheet_names[ACTIVITY], *workbook.table.id_cell)
     ours = _ours(result, workbook)
-    carry_notes(result, grids if previous is None else previous(ours), ours)
+    carry_notes(result, last if previous is None else previous(ours), ours)
     return result, result_sheets(result)
 
 
@@ -113,9 +121,8 @@ def score_file(reading: WorkbookRead, target: Path, progress: Progress | None = 
         grids = _with_last_history(grids, last, notes)
     result, sheets = score_grids(grids, previous=lambda ours: _last_results(last, ours, notes),
                                  cell_format=lambda sheet, row, col: _cell_format(source, sheet, row, col),
-                                 source=source.name)
+                                 source=source.name, release=True)
     result.notes.extend(notes)
-    del grids  # the cell values (a third of the peak memory at a million rows) go now
     report("writing", READ_SHARE + SCORE_SHARE)
     total = max(sum(len(block.frame) for sheet in sheets for block in sheet.blocks), 1)
     written = 0

@@ -226,3 +226,24 @@ def test_the_suggested_lift_is_enough_and_one_event_fewer_is_not(book):
                 delta = -math.floor(max(x, 0)) if lift.fewer[i] else 1000.0
                 if delta:
                     assert band_after(model, counts, row, i, delta) <= now[row], (row, i, delta)
+
+
+def test_customers_taken_a_piece_at_a_time_give_the_same_lifts(monkeypatch):
+    from ces_xl.core import lift as lift_module
+
+    rng = np.random.default_rng(7)
+    counts = rng.poisson(4, (500, 4)).astype(float)
+    counts[rng.random((500, 4)) < 0.05] = np.nan
+    metrics = [ces_xl.Metric("A", 3, target=6), ces_xl.Metric("B", 2, normalization="percentile"),
+               ces_xl.Metric("C", 1, normalization="minmax", direction="lower"),
+               ces_xl.Metric("D", 2, target=9, normalization="log")]
+    frame = pd.DataFrame(counts, columns=list("ABCD"))
+    frame.insert(0, "ID", range(500))
+    for missing in ("zero", "exclude"):
+        model = ces_xl.Model(metrics, missing=missing)
+        whole = ces_xl.score(frame, model).scores
+        monkeypatch.setattr(lift_module, "_PIECE", 7)
+        pieces = ces_xl.score(frame, model).scores
+        monkeypatch.undo()
+        assert whole["Fastest lift"].tolist() == pieces["Fastest lift"].tolist()
+        assert whole["Fastest lift"].notna().sum() > 100

@@ -50,9 +50,10 @@ def actions_table(result) -> pd.DataFrame:
     trial = np.zeros(n, dtype=bool)
     if segments is not None:
         wanted = name_key(model.trial_segment)
-        keys = pd.Series(segments, dtype=object).map(lambda s: s is not None and name_key(str(s)) == wanted)
+        codes, distinct = pd.factorize(pd.Series(segments, dtype=object))  # each segment compared once
+        match = np.array([name_key(str(v)) == wanted for v in distinct] + [False], dtype=bool)
         ready = bands[-1].lower if model.trial_ready is None else model.trial_ready
-        trial = keys.to_numpy(dtype=bool) & (total >= ready) & ~re_engage
+        trial = match[codes] & (total >= ready) & ~re_engage  # code -1 (blank) takes the last: False
     upsell = scored & (where == len(bands) - 1) & ~(change < 0) & ~re_engage & ~trial
 
     chosen = np.flatnonzero(re_engage | trial | upsell)

@@ -70,56 +70,78 @@ def lifts(counts: np.ndarray, model: Model, core, *, row_sums) -> Lift:
     events = np.full(n, np.inf)
     metric = np.full(n, -1, dtype=np.intp)
     rows = np.flatnonzero(~np.isnan(boundary))
-    if len(rows) and m:
-        unrounded = row_sums(core.contributions[rows])
+    if not len(rows) or not m:
+        events[:] = np.nan
+        return Lift(to_next, events, metric, fewer)
+    # Each relative metric's population once; then the customers a piece at a time, so that
+    # the many temporary arrays stay small (and in the processor's cache).
+    populations = {i: _Population(counts[:, i], model.missing) for i, spec in enumerate(model.metrics)
+                   if index_method and spec.effective_normalization in ("percentile", "minmax")}
+    denominator = np.broadcast_to(core.denominator, (n,))
+    for start in range(0, len(rows), _PIECE):
+        part = rows[start:start + _PIECE]
+        points = core.contributions[part]
+        x = counts[part]
+        unrounded = row_sums(points)
+        best = np.full(len(part), np.inf)
+        which = np.full(len(part), -1, dtype=np.intp)
         for i in range(m):
             if core.weights[i] == 0:
                 continue
-            k = _metric_lift(i, rows, counts, model, core, unrounded, boundary[rows], fewer[i], index_method)
-            better = k < events[rows]
-            events[rows[better]] = k[better]
-            metric[rows[better]] = i
+            k = _metric_lift(i, x, points, denominator[part], populations.get(i), model, float(core.weights[i]),
+                             unrounded, boundary[part], fewer[i], index_method)
+            better = k < best
+            best[better] = k[better]
+            which[better] = i
+        events[part] = best
+        metric[part] = which
     events[metric < 0] = np.nan
     return Lift(to_next, events, metric, fewer)
 
 
-def _metric_lift(i: int, rows: np.ndarray, counts: np.ndarray, model: Model, core, unrounded: np.ndarray,
-                 bound: np.ndarray, fewer: bool, index_method: bool) -> np.ndarray:
-    """The fewest events of metric ``i`` that take each customer of ``rows`` past ``bound``
-    (inf where none can)."""
+_PIECE = 32_768  # customers at a time
+
+
+def _metric_lift(i: int, x: np.ndarray, points: np.ndarray, d: np.ndarray, population: "_Population | None",
+                 model: Model, w: float, unrounded: np.ndarray, bound: np.ndarray, fewer: bool,
+                 index_method: bool) -> np.ndarray:
+    """The fewest events of metric ``i`` that take each customer past ``bound`` (inf where none
+    can). ``x``, ``points``, ``d``: the counts, points and weight totals of some customers below
+    the top band; ``population``: metric ``i``'s values of everyone (relative metrics)."""
     spec = model.metrics[i]
-    w = float(core.weights[i])
-    x0 = counts[rows, i]
+    x0 = x[:, i]
     blank = np.isnan(x0)
     base = np.where(blank, 0.0, x0)
-    contribution = np.nan_to_num(core.contributions[rows, i])
-    other = unrounded - contribution
+    other = unrounded - np.nan_to_num(points[:, i])
     # How many events can go: any number more; at most the whole events there are, fewer.
-    most = np.where(blank, 0.0, np.floor(np.maximum(base, 0.0))) if fewer else np.full(len(rows), np.inf)
+    most = np.where(blank, 0.0, np.floor(np.maximum(base, 0.0))) if fewer else np.full(len(x0), np.inf)
 
     if not index_method:
-        def score(k):
-            v = base[:, None] - k if fewer else base[:, None] + k
-            return other[:, None] + v * w
+        def score(k, at):
+            v = base[at] - k if fewer else base[at] + k
+            return other[at] + v * w
 
         t = (bound - other) / w  # the value at which the score is exactly the bound
         guesses = [np.floor(base - t) + 1 if fewer else np.floor(t - base) + 1]
         return _smallest(score, guesses, bound, most)
 
-    d = np.broadcast_to(core.denominator, (counts.shape[0],))[rows]
     joins = blank & (model.missing == "exclude")  # a blank metric left out: events bring it in
-    d_new = np.where(joins, d + w, d)
-    g = _Normalized(counts[:, i], spec, model.missing, rows, x0, base)
+    if joins.any():
+        d_new = np.where(joins, d + w, d)
+        kept = other * d / d_new  # the other metrics' points over the new weight total
+    else:
+        d_new, kept = d, other
+    g = _Normalized(spec, population, model.missing, x0, base)
 
-    def score(k):
-        v = base[:, None] - k if fewer else base[:, None] + k
-        s = g(v)
+    def score(k, at):
+        v = base[at] - k if fewer else base[at] + k
+        s = g(v, at)
         if fewer:
             s = 1.0 - s
-        c = 100.0 * s
+        c = 100.0 * s  # in the engine's order: 100 x s x w / d
         c *= w
-        c /= d_new[:, None]
-        return (other * d / d_new)[:, None] + c
+        c /= d_new[at]
+        return kept[at] + c
 
     # The normalized score at which the customer's score is exactly the bound.
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -130,16 +152,41 @@ def _metric_lift(i: int, rows: np.ndarray, counts: np.ndarray, model: Model, cor
 
 def _smallest(score, guesses: list[np.ndarray], bound: np.ndarray, most: np.ndarray) -> np.ndarray:
     """The smallest whole k >= 1 (and <= ``most``) among the guesses and their neighbours whose
-    rounded ``score(k)`` is past ``bound``; inf where none is."""
-    columns = []
+    rounded ``score(k, at)`` is past ``bound``; inf where none is. A guess is off by one event
+    at most (float noise), and the score only rises with k: so a guess that passes is tried one
+    event fewer, and one that fails one event more."""
+    ceiling = np.maximum(most, 1.0)
+    best = np.full(len(bound), np.inf)
+    everyone = slice(None)  # a view, not a copy
+
+    def passes(k, at):
+        with np.errstate(invalid="ignore", over="ignore"):
+            return (np.round(score(k, at), _DECIMALS) > bound[at]) & (k <= most[at])
+
     for guess in guesses:
-        guess = np.where(np.isfinite(guess), guess, 1.0)
-        columns += [guess - 1, guess, guess + 1]
-    k = np.clip(np.column_stack(columns + [np.ones(len(bound))]), 1.0, None)
-    k = np.minimum(k, np.maximum(most, 1.0)[:, None])
-    with np.errstate(invalid="ignore", over="ignore"):
-        passes = (np.round(score(k), _DECIMALS) > bound[:, None]) & (k <= most[:, None])
-    return np.where(passes, k, np.inf).min(axis=1)
+        k = np.minimum(np.clip(np.where(np.isfinite(guess), guess, 1.0), 1.0, None), ceiling)
+        ok = passes(k, everyone)
+        lower = np.flatnonzero(ok & (k > 1))
+        fewer = passes(k[lower] - 1, lower)
+        k[lower[fewer]] -= 1
+        higher = np.flatnonzero(~ok & (k + 1 <= ceiling))
+        more = passes(k[higher] + 1, higher)
+        k[higher[more]] += 1
+        ok[higher[more]] = True
+        np.minimum(best, np.where(ok, k, np.inf), out=best)
+    return best
+
+
+class _Population:
+    """A relative metric's population: its present values (every value, blank as 0, under the
+    zero policy), as the distinct values and how many lie below each (counts repeat: searching
+    a few distinct values is far faster than searching them all)."""
+
+    def __init__(self, column: np.ndarray, missing: str):
+        values = np.where(np.isnan(column), 0.0, column) if missing == "zero" else column[~np.isnan(column)]
+        self.size = len(values)
+        self.values, self.repeats = np.unique(values, return_counts=True)
+        self.before = np.concatenate([[0], np.cumsum(self.repeats)])  # values below values[j]: before[j]
 
 
 class _Normalized:
@@ -147,47 +194,56 @@ class _Normalized:
     ``v``, the rest of the population held fixed, computed as the engine computes it; and
     first guesses of the whole events that reach a normalized score."""
 
-    def __init__(self, column: np.ndarray, metric, missing: str, rows: np.ndarray, x0: np.ndarray,
+    def __init__(self, metric, population: "_Population | None", missing: str, x0: np.ndarray,
                  base: np.ndarray):
         self.kind = metric.effective_normalization
         self.target = metric.target
         self.base = base
         if self.kind in ("cap", "log"):
             return
-        # The population: present values (every value, blank as 0, under the zero policy).
-        values = np.where(np.isnan(column), 0.0, column) if missing == "zero" else column[~np.isnan(column)]
-        self.sorted = np.sort(values)
+        self.values, self.before, repeats = population.values, population.before, population.repeats
         self.mine = ~np.isnan(x0) | (missing == "zero")  # the customer's own value is in it
-        self.others = len(values) - self.mine          # how many others
-        n = len(self.sorted)
-        first = np.searchsorted(self.sorted, base, side="left")  # one copy of the customer's value
-        if self.kind == "minmax":
+        self.others = population.size - self.mine       # how many others
+        if self.kind == "minmax" and len(self.values):
             # The others' least and greatest: without one copy of the customer's value.
-            at_bottom = self.mine & (first == 0)
-            at_top = self.mine & (np.searchsorted(self.sorted, base, side="right") == n)
-            self.low = np.where(at_bottom, self.sorted[1] if n > 1 else np.inf, self.sorted[0] if n else np.inf)
-            self.high = np.where(at_top, self.sorted[-2] if n > 1 else -np.inf, self.sorted[-1] if n else -np.inf)
-            self.low = np.where(self.others > 0, self.low, np.inf)
-            self.high = np.where(self.others > 0, self.high, -np.inf)
-        self.first = first
+            lone_low = self.mine & (base == self.values[0]) & (repeats[0] == 1)
+            lone_high = self.mine & (base == self.values[-1]) & (repeats[-1] == 1)
+            second_low = self.values[1] if len(self.values) > 1 else np.inf
+            second_high = self.values[-2] if len(self.values) > 1 else -np.inf
+            self.low = np.where(self.others > 0, np.where(lone_low, second_low, self.values[0]), np.inf)
+            self.high = np.where(self.others > 0, np.where(lone_high, second_high, self.values[-1]), -np.inf)
+        elif self.kind == "minmax":
+            self.low, self.high = np.full(len(base), np.inf), np.full(len(base), -np.inf)
 
-    def __call__(self, v: np.ndarray) -> np.ndarray:
+    def _below_and_equal(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """How many of the population are below ``v``, and how many equal to it."""
+        j = np.searchsorted(self.values, v, side="left")
+        hit = self.values[np.minimum(j, len(self.values) - 1)] == v if len(self.values) else np.zeros(len(v), bool)
+        below = self.before[j]
+        return below, np.where(hit, self.before[np.minimum(j + 1, len(self.values))] - below, 0)
+
+    def _nth(self, t: np.ndarray) -> np.ndarray:
+        """The t-th smallest value of the population (0-based)."""
+        if not len(self.values):
+            return np.zeros(len(t))
+        return self.values[np.clip(np.searchsorted(self.before, t, side="right") - 1, 0, len(self.values) - 1)]
+
+    def __call__(self, v: np.ndarray, at: np.ndarray) -> np.ndarray:
+        """g of each customer ``at`` (positions among the rows) moved to ``v``."""
         if self.kind == "cap":
             return np.minimum(np.maximum(v, 0.0) / self.target, 1.0)
         if self.kind == "log":
             return np.minimum(np.log1p(np.maximum(v, 0.0)) / np.log1p(self.target), 1.0)
-        mine = self.mine[:, None]
-        base = self.base[:, None]
         if self.kind == "minmax":
-            lo = np.minimum(self.low[:, None], v)
-            hi = np.maximum(self.high[:, None], v)
+            lo = np.minimum(self.low[at], v)
+            hi = np.maximum(self.high[at], v)
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(hi == lo, 0.5, (v - lo) / (hi - lo))
-        left = np.searchsorted(self.sorted, v, side="left")
-        right = np.searchsorted(self.sorted, v, side="right")
-        below = left - (mine & (base < v))           # others below v
-        equal = right - left - (mine & (base == v))  # others equal to v
-        n = self.others[:, None] + 1
+        mine, base = self.mine[at], self.base[at]
+        below, equal = self._below_and_equal(v)
+        below = below - (mine & (base < v))  # others below v
+        equal = equal - (mine & (base == v))  # others equal to v
+        n = self.others[at] + 1
         with np.errstate(invalid="ignore", divide="ignore"):
             s = (((below + 1 + (below + equal + 1)) / 2.0) - 1.0) / (n - 1)
         return np.where((n <= 1) | (equal == n - 1), 0.5, s)
@@ -216,7 +272,8 @@ class _Normalized:
                 t = np.clip(t, 0, np.maximum(self.others - 1, 0))
                 if fewer:  # the t-th other from the top
                     t = self.others - 1 - t
-                t_all = np.clip(t + (self.mine & (t >= self.first)), 0, max(len(self.sorted) - 1, 0))
-                u = self.sorted[t_all] if len(self.sorted) else np.zeros(len(base))
+                # Among everyone, the customer's own value (when it is in) may come first.
+                u = self._nth(t)
+                u = np.where(self.mine & (u >= base), self._nth(t + 1), u)
                 out.append(np.ceil(base - u) if fewer else np.ceil(u - base))
             return out
