@@ -13,7 +13,7 @@ import pytest
 
 import ces_xl
 
-from .conftest import make_workbook, run_cli
+from .conftest import libreoffice_export, make_workbook, run_cli
 
 WEIGHTS = [["Metric", "Weight"], ["Visits", 1], ["Orders", 10]]
 OCTOBER = {  # customer: (visits, orders, segment, owner); score = visits + 10 x orders
@@ -236,3 +236,20 @@ def test_the_button_writes_the_actions_and_the_card(tmp_path):
     assert result.actions.drop(columns="Why").equals(headless.actions.drop(columns="Why"))
     assert result.actions["Why"].tolist() == headless.actions["Why"].tolist()
     assert result.card["Input file"] == "b.xlsx" and result.card == headless.card
+
+
+def test_libreoffice_reads_the_actions_and_the_new_columns_as_the_engine_wrote_them(tmp_path, soffice):
+    result = two_months(tmp_path)
+    sheets = libreoffice_export(soffice, tmp_path / "book.xlsx", tmp_path / "lo")
+    header, *rows = sheets["Actions"]
+    assert header == list(result.actions.columns)
+    engine = result.actions
+    assert [r[0] for r in rows] == engine["Customer"].tolist()
+    assert [r[header.index("Why")] for r in rows] == engine["Why"].tolist()
+    assert [float(r[header.index("Change")]) for r in rows] == engine["Change"].tolist()
+    header, *rows = sheets["Scores"]
+    lifts = {r[0]: (r[header.index("To next band")], r[header.index("Fastest lift")]) for r in rows}
+    assert lifts["A"] == ("24", "+3 Orders") and lifts["E"] == ("", "")
+    summary = sheets["Summary"]
+    at = next(i for i, r in enumerate(summary) if r and r[0] == "Model card")
+    assert summary[at + 2][:2] == ["Model fingerprint", result.model.fingerprint()]

@@ -386,6 +386,7 @@ def test_a_float_column_is_written_as_each_cell_alone_would_be(values):
     array = np.array(values, dtype=float)
     expected = [sheetxml.cell_tail(v, 3, 0, StyleSheet(None)) for v in values]
     assert [tail.decode() for tail in sheetxml._float_tails(array, 3)] == expected
+    assert [tail.decode() for tail in sheetxml._float_tail_each(array, 3).tolist()] == expected  # no repeats
     for v, tail in zip(values, expected):  # and each number reads back exactly
         if math.isfinite(v):
             assert float(tail[len(' s="3"><v>'):-len("</v></c>")]) == v

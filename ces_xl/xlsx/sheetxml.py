@@ -296,6 +296,25 @@ def _float_tail_array(values: np.ndarray, number_style: int) -> np.ndarray:
     return texts[where.ravel()].reshape(values.shape)
 
 
+def _float_tail_each(values: np.ndarray, number_style: int) -> np.ndarray:
+    """:func:`_float_tail_array` for columns whose values hardly repeat (scores, percentiles):
+    each value formatted where it is, without first finding the distinct ones (a sort that
+    would only cost)."""
+    s = _b(number_style)
+    flat = values.ravel()
+    finite = np.isfinite(flat)
+    whole = finite & (np.trunc(flat, where=finite, out=np.zeros_like(flat)) == flat) \
+        & (np.abs(flat, where=finite, out=np.zeros_like(flat)) < 2 ** 53)
+    texts = np.empty(len(flat), dtype=object)
+    fraction = finite & ~whole
+    texts[fraction] = [b"%s><v>%r</v></c>" % (s, v) for v in flat[fraction].tolist()]
+    if whole.any():
+        texts[whole] = [b"%s><v>%d</v></c>" % (s, v) for v in flat[whole].astype(np.int64).tolist()]
+    if not finite.all():
+        texts[~finite] = b"%s/>" % s
+    return texts.reshape(values.shape)
+
+
 def _text_tails(values: list[str], text_style: int) -> list[bytes]:
     """The tails of a text column ("" blank). Labels (bands, drivers, segments) repeat, and
     each distinct one is escaped once; a column of plain text (most IDs) is told so by one
@@ -378,12 +397,20 @@ class _BlockRows:
                     if len(uniques) * 2 <= len(codes):
                         self.coded[j] = (codes, np.array(_text_tails(uniques.tolist(), self.text_styles[j]),
                                                          dtype=object))
-        groups: dict[int, tuple[list[int], list[int]]] = {}  # style: the columns, their places in the matrix
+        # Columns whose values repeat (points, counts) are formatted once per distinct value;
+        # the others (scores, percentiles) value by value. The first piece tells which is which.
+        repeats = set()
+        if floats:
+            sample = np.sort(frame.iloc[:CHUNK_ROWS, floats].to_numpy(dtype=float), axis=0)
+            distinct = (sample[1:] != sample[:-1]).sum(axis=0) + 1 if len(sample) else np.zeros(len(floats))
+            repeats = {j for j, d in zip(floats, distinct.tolist()) if d * 2 <= len(sample)}
+        # (style, repeats): the columns, their places in the piece's matrix
+        groups: dict[tuple[int, bool], tuple[list[int], list[int]]] = {}
         for j in floats:
-            columns_of, places = groups.setdefault(self.number_styles[j], ([], []))
+            columns_of, places = groups.setdefault((self.number_styles[j], j in repeats), ([], []))
             columns_of.append(j)
             places.append(at[j])
-        self.float_groups = {style: (js, np.array(ks)) for style, (js, ks) in groups.items()}
+        self.float_groups = {key: (js, np.array(ks)) for key, (js, ks) in groups.items()}
         letters = [column_letter(block.left + j) for j in range(len(columns))]
         # "%s" slots: the row number, then the row number and the tail of each cell.
         self.template = ('<row r="%s">' + "".join(f'<c r="{c}%s"%s' for c in letters) + "</row>").encode("ascii")
@@ -398,9 +425,10 @@ class _BlockRows:
         done: dict[int, list[bytes]] = {}
         if self.floats:
             piece = self.block.frame.iloc[start:stop, self.floats].to_numpy(dtype=float)
-            for style, (columns, places) in self.float_groups.items():
-                for j, tails in zip(columns, _float_tail_array(piece[:, places], style).T.tolist()):
-                    done[j] = tails
+            for (style, repeats), (columns, places) in self.float_groups.items():
+                tails = (_float_tail_array if repeats else _float_tail_each)(piece[:, places], style)
+                for j, column in zip(columns, tails.T.tolist()):
+                    done[j] = column
         for j, values in enumerate(self.arrays):
             slots += (rows, done[j] if values is None else self._tails(j, values[start:stop], start))
         return b"".join(map(self.template.__mod__, zip(*slots)))
