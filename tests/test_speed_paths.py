@@ -420,3 +420,23 @@ def test_plain_text_columns_take_the_quick_road_to_the_same_cells(values):
     # One search over the joined column stands in for a search per value: the same cells either way.
     assert [tail.decode() for tail in sheetxml._text_tails(values, 3)] == [
         f' s="3" t="inlineStr">{sheetxml.inline_text(v)}</c>' for v in values]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["Re-engage", "Upsell", "a & <b>", "=1+1", " x "])),
+                min_size=1, max_size=30), st.integers(1, 4))
+def test_a_categorical_text_column_is_written_as_its_text_would_be(values, piece):
+    # Actions' labels come as categories with their codes: the same cells as the plain text.
+    from ces_xl.layout import Block
+
+    def xml(column) -> bytes:
+        rows = sheetxml._BlockRows(Block(0, 0, pd.DataFrame({"Action": column, "n": range(len(values))})),
+                                   StyleSheet(None))
+        return b"".join(rows.render(start) for start in rows.starts)
+
+    original = sheetxml.CHUNK_ROWS
+    sheetxml.CHUNK_ROWS = piece  # several pieces of rows
+    try:
+        assert xml(pd.Categorical(values)) == xml(pd.Series(values, dtype=object))
+    finally:
+        sheetxml.CHUNK_ROWS = original

@@ -67,13 +67,14 @@ def actions_table(result) -> pd.DataFrame:
     priority = np.where(fell[order], 0, np.where(kind == 2, 2, 1))
 
     id_header = str(scores.columns[0])
+    # The labels as categories: their codes are known here, so no one need find them again.
     columns = {
         id_header: scores.iloc[order, 0].to_numpy(dtype=object),
-        "Action": np.array([RE_ENGAGE, CONVERT, UPSELL], dtype=object)[kind],
-        "Priority": np.array([HIGH, MEDIUM, LOW], dtype=object)[priority],
+        "Action": pd.Categorical.from_codes(kind, [RE_ENGAGE, CONVERT, UPSELL]),
+        "Priority": pd.Categorical.from_codes(priority, [HIGH, MEDIUM, LOW]),
         "Why": _why(result, order, kind, where, change),
         "Score": total[order],
-        "Band": scores["Band"].to_numpy(dtype=object)[order],
+        "Band": pd.Categorical.from_codes(where[order], [b.label for b in bands]),
         "Change": change[order],
         "To next band": scores["To next band"].to_numpy(dtype=float)[order],
         "Fastest lift": scores["Fastest lift"].to_numpy(dtype=object)[order],
@@ -84,7 +85,8 @@ def actions_table(result) -> pd.DataFrame:
             columns[str(header)] = scores[header].to_numpy(dtype=object)[order]
         elif wanted == "Segment" and segments is not None:
             columns[result.segment_header or wanted] = np.asarray(segments, dtype=object)[order]
-    return pd.DataFrame({k: pd.Series(v, dtype=v.dtype, copy=False) for k, v in columns.items()})
+    return pd.DataFrame({k: pd.Series(v, dtype=v.dtype, copy=False) for k, v in columns.items()},
+                        index=pd.RangeIndex(len(order)))
 
 
 def _floats(scores: pd.DataFrame, column: str, n: int) -> np.ndarray:

@@ -380,19 +380,33 @@ class _BlockRows:
         self.kinds: list[str] = ["float"] * len(columns)
         self.arrays: list[np.ndarray | None] = [None] * len(columns)
         at = {j: k for k, j in enumerate(floats)}
+        # A long text column that repeats (IDs in a history, a band per row) is escaped once per
+        # distinct value for the whole block, not once per piece of rows; a categorical column
+        # of text (Actions' labels) comes with its codes.
+        self.coded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         for j in range(len(columns)):
             if j not in at:
                 column = frame.iloc[:, j]
+                if isinstance(column.dtype, pd.CategoricalDtype) and all(
+                        isinstance(c, str) for c in column.cat.categories) and not block.row_formats:
+                    labels = column.cat.categories.tolist()
+                    t = _b(self.text_styles[j])
+                    codes = column.cat.codes.to_numpy()
+                    self.kinds[j], self.arrays[j] = "text", codes
+                    self.coded[j] = (np.where(codes < 0, len(labels), codes),
+                                     np.array([_text_tail(v, t) for v in labels + [""]], dtype=object))
+                    continue
                 self.kinds[j] = _kind(column)
                 self.arrays[j] = _values(column, self.kinds[j])
         # The float columns of one style as one matrix: a sheet of many metrics formats its
         # points in one pass, not one numpy call per column.
-        # A long text column that repeats (IDs in a history, a band per row) is escaped once per
-        # distinct value for the whole block, not once per piece of rows.
-        self.coded: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         if len(frame) > CHUNK_ROWS and not block.row_formats:
             for j, kind in enumerate(self.kinds):
-                if kind == "text":
+                if j in self.coded:
+                    continue
+                # The first piece tells a column of distinct values (IDs, sentences), not worth
+                # factorizing whole.
+                if kind == "text" and len(set(self.arrays[j][:CHUNK_ROWS].tolist())) * 2 <= CHUNK_ROWS:
                     codes, uniques = pd.factorize(self.arrays[j])
                     if len(uniques) * 2 <= len(codes):
                         self.coded[j] = (codes, np.array(_text_tails(uniques.tolist(), self.text_styles[j]),
