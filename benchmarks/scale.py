@@ -778,9 +778,13 @@ def measure_engine(n: int, repeat: int) -> dict[str, dict]:
                          ("index (all cap)", benchmark_model("index", all_cap=True)),
                          ("sum", benchmark_model("sum"))):
         progress(f"engine: {label}...")
-        seconds, result = best_of(repeat, lambda: score(frame, model))
+        # The target is for scoring (issue 5); what it would take and the actions (issue 13)
+        # are timed beside it, by the default call.
+        seconds, result = best_of(repeat, lambda: score(frame, model, actions=False))
         assert len(result.scores) == n and result.method == model.method, "engine returned the wrong table"
-        results[label] = {"rows": n, "seconds": seconds}
+        with_actions, result = best_of(repeat, lambda: score(frame, model))
+        assert result.actions is not None, "the default call returned no actions"
+        results[label] = {"rows": n, "seconds": seconds, "with_actions": with_actions}
     return results
 
 
@@ -876,7 +880,7 @@ def evaluate_targets(results: dict) -> list[Target]:
     for label, e in results.get("engine", {}).items():
         # The target is for a million rows; a --quick run times fewer and is not judged.
         judged = e["rows"] >= 1_000_000
-        targets.append(Target(f"engine {e['rows']:,} x 10, {label}", "< 1 s", f"{e['seconds']:.3f} s",
+        targets.append(Target(f"engine {e['rows']:,} x 10, {label}, scoring", "< 1 s", f"{e['seconds']:.3f} s",
                               _pass(e["seconds"] < 1) if judged else "n/a (target is for 1M rows)"))
     ev = results.get("events")
     if ev:
@@ -980,7 +984,8 @@ def format_report(results: dict, targets: list[Target]) -> str:
         lines += ["", f"in-process (best of up to {env['micro_repeat']} runs, fewer once "
                       f"{MICRO_BUDGET_SECONDS:g} s are spent):"]
         for label, e in results.get("engine", {}).items():
-            lines.append(f"  engine.score {e['rows']:,} x 10, {label}: {e['seconds']:.3f} s")
+            lines.append(f"  engine.score {e['rows']:,} x 10, {label}: {e['seconds']:.3f} s (actions=False); "
+                         f"{e['with_actions']:.3f} s with To next band, Fastest lift and Actions (the default)")
         if "udf" in results:
             b, s = results["udf"]["block"], results["udf"]["single"]
             lines.append(f"  CES_SCORE {b['rows']:,}-row block (list of lists of floats): {b['seconds']:.3f} s")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 import pytest
 
@@ -253,3 +254,39 @@ def test_libreoffice_reads_the_actions_and_the_new_columns_as_the_engine_wrote_t
     summary = sheets["Summary"]
     at = next(i for i, r in enumerate(summary) if r and r[0] == "Model card")
     assert summary[at + 2][:2] == ["Model fingerprint", result.model.fingerprint()]
+
+
+def test_each_sentence_written_once_says_what_it_would_say_row_by_row(tmp_path):
+    # Why is written once per distinct sentence (many customers share one); every row reads as
+    # the sentence written for that row alone would.
+    import pandas as pd
+
+    from ces_xl.core import actions
+    from ces_xl.core.bands import band_index
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"ID": [f"C{i}" for i in range(3000)], "Visits": rng.poisson(20, 3000),
+                          "Orders": rng.poisson(3, 3000), "Segment": rng.choice(["Trial", "Paid"], 3000)})
+    model = ces_xl.Model([ces_xl.Metric("Visits", 1, target=40), ces_xl.Metric("Orders", 2, target=6)])
+    for result in (ces_xl.score(frame, model), two_months(tmp_path)):
+        scores = result.scores
+        position = {c: i for i, c in enumerate(scores.iloc[:, 0])}
+        order = np.array([position[c] for c in result.actions.iloc[:, 0]])
+        kind = result.actions["Action"].cat.codes.to_numpy()
+        where = band_index(scores["Score"].to_numpy(), result.model.bands)
+        change = scores["Change"].to_numpy() if "Change" in scores else np.full(len(scores), np.nan)
+        assert actions._sentences(result, order, kind, where, change).tolist() == result.actions["Why"].tolist()
+        assert len(set(result.actions["Why"])) < len(result.actions) or len(result.actions) < 10
+
+
+def test_scoring_alone_leaves_out_what_it_would_take():
+    import pandas as pd
+
+    frame = pd.DataFrame({"ID": ["C-1", "C-2"], "Visits": [3, 50]})
+    model = ces_xl.Model([ces_xl.Metric("Visits", 1)])
+    both, alone = ces_xl.score(frame, model), ces_xl.score(frame, model, actions=False)
+    assert alone.actions is None and alone.lift is None
+    assert list(alone.scores.columns) == [c for c in both.scores.columns if c not in ("To next band", "Fastest lift")]
+    assert alone.scores["Score"].tolist() == both.scores["Score"].tolist() == [3, 50]
+    with pytest.raises(ces_xl.InputError, match="actions must be True or False"):
+        ces_xl.score(frame, model, actions="no")

@@ -95,7 +95,43 @@ def _floats(scores: pd.DataFrame, column: str, n: int) -> np.ndarray:
 
 def _why(result, order: np.ndarray, kind: np.ndarray, where: np.ndarray, change: np.ndarray) -> np.ndarray:
     """One sentence per action: ``Score 32 (Very disengaged), down 18 since 2026-10-31;
-    Purchase Frequency -12 points``."""
+    Purchase Frequency -12 points``. Many customers share a sentence (a score shown to one
+    decimal, a band, a lift...): each distinct one is written once, from everything it says."""
+    scores = result.scores
+    moved = change[order]
+    parts = [kind, np.round(scores["Score"].to_numpy(dtype=float)[order], 1), where[order],
+             np.sign(moved), np.round(np.abs(moved), 1),
+             scores["Fastest lift"].to_numpy(dtype=object)[order],
+             np.round(scores["To next band"].to_numpy(dtype=float)[order], 1),
+             scores["Top driver"].to_numpy(dtype=object)[order]]
+    if "Previous band" in scores:
+        parts.append(scores["Previous band"].to_numpy(dtype=object)[order])
+    if result.point_changes is not None and len(order):
+        moved_points = result.point_changes[order]
+        size = np.abs(np.nan_to_num(moved_points))
+        best = size.argmax(axis=1)
+        parts += [best, size.max(axis=1) > 1e-9, np.round(moved_points[np.arange(len(order)), best], 1)]
+    codes, first = _distinct_rows(parts, len(order))
+    return _sentences(result, order[first], kind[first], where, change)[codes]
+
+
+def _distinct_rows(parts: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows alike in every part share a code (0, 1, ... in order of first appearance); and the
+    first row of each code. By hashing, one part at a time: no sort of the rows."""
+    codes = np.zeros(n, dtype=np.int64)
+    for part in parts:
+        part_codes, distinct = pd.factorize(part)  # NaN and None: -1
+        codes, _ = pd.factorize(codes * (len(distinct) + 1) + part_codes + 1)
+    if not n:
+        return codes, codes
+    # Codes come in order of first appearance: a row whose code is above every code before it
+    # is the first of its code, and these rows come in code order.
+    seen = np.maximum.accumulate(codes)
+    return codes, np.flatnonzero(np.r_[True, codes[1:] > seen[:-1]])
+
+
+def _sentences(result, order: np.ndarray, kind: np.ndarray, where: np.ndarray, change: np.ndarray) -> np.ndarray:
+    """The sentence of each row of ``order`` (positions in Scores)."""
     from .events import date_of
 
     scores = result.scores
