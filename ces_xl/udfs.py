@@ -27,14 +27,20 @@ from .errors import CESError
 from .grid import Grid
 
 ERROR_PREFIX = "#CES!"
+# What Excel's function wizard shows for the arguments the functions share.
+ACTIVITY_DOC = ("One customer's row of metric values, or a block of rows (one customer per row): activity counts "
+                "over the period; blank is 0.")
+WEIGHTS_DOC = "The weight of each metric, a row or column as long as a row of activity."
+TARGETS_DOC = ("Optional: the activity level that earns full marks for each metric. With targets the score is the "
+               "0-100 index; without, the weighted sum.")
+BANDS_DOC = ("Optional: a range laid out like the Bands sheet (a Band, From, To header row, then one row per band). "
+             "Default: 0-40 Very disengaged, 41-75 Somewhat engaged, 76-100 Very engaged.")
 
 
 @xw.func(category="CES")
-@xw.arg("activity", ndim=2, doc="One customer's row of metric values, or a block of rows (one customer per row): "
-                        "activity counts over the period; blank is 0.")
-@xw.arg("weights", doc="The weight of each metric, a row or column as long as a row of activity.")
-@xw.arg("targets", doc="Optional: the activity level that earns full marks for each metric. With targets "
-                       "the score is the 0-100 index; without, the weighted sum.")
+@xw.arg("activity", ndim=2, doc=ACTIVITY_DOC)
+@xw.arg("weights", doc=WEIGHTS_DOC)
+@xw.arg("targets", doc=TARGETS_DOC)
 @xw.arg("method", doc='Optional: "sum" or "index" (the default follows targets).')
 def CES_SCORE(activity, weights, targets=None, method=None):
     """Customer Engagement Score: the weighted sum of activity, or with targets a 0-100 index.
@@ -50,13 +56,10 @@ def CES_SCORE(activity, weights, targets=None, method=None):
 
 
 @xw.func(category="CES")
-@xw.arg("activity", ndim=2, doc="One customer's row of metric values, or a block of rows (one customer per row): "
-                        "activity counts over the period; blank is 0.")
-@xw.arg("weights", doc="The weight of each metric, a row or column as long as a row of activity.")
-@xw.arg("targets", doc="Optional: the activity level that earns full marks for each metric. With targets "
-                       "the score is the 0-100 index; without, the weighted sum.")
-@xw.arg("bands", doc="Optional: a range laid out like the Bands sheet (a Band, From, To header row, then one "
-                     "row per band). Default: 0-40 Very disengaged, 41-75 Somewhat engaged, 76-100 Very engaged.")
+@xw.arg("activity", ndim=2, doc=ACTIVITY_DOC)
+@xw.arg("weights", doc=WEIGHTS_DOC)
+@xw.arg("targets", doc=TARGETS_DOC)
+@xw.arg("bands", doc=BANDS_DOC)
 def CES_LIFT(activity, weights, targets=None, bands=None):
     """The fastest lift into the next band: the fewest extra events of one metric that take the
     score past its band's To, e.g. "+2 Metric 3" (the row's third value; "-2": two fewer). Blank
@@ -94,8 +97,7 @@ def _rows_and_model(activity, weights, targets, method) -> tuple[np.ndarray, Mod
 
 @xw.func(category="CES")
 @xw.arg("score", ndim=2, doc="A score, or a column of scores.")
-@xw.arg("bands", doc="Optional: a range laid out like the Bands sheet (a Band, From, To header row, then one "
-                     "row per band). Default: 0-40 Very disengaged, 41-75 Somewhat engaged, 76-100 Very engaged.")
+@xw.arg("bands", doc=BANDS_DOC)
 def CES_BAND(score, bands=None):
     """The engagement band of a score: the first band whose To the score does not exceed.
     A column of scores gives a column of bands."""
