@@ -15,7 +15,7 @@ from .grid import ACTIVITY, BANDS, EVENTS, EXCEL_ERRORS, HISTORY, SETTINGS, WEIG
 from .pipeline import score_grids
 from .errors import CESError
 from .xlsx.a1 import column_letter
-from .layout import KEPT_NOTES, SCORES, Block, ResultSheet, check_replaceable, free_name, plain_value
+from .layout import ACTIONS, KEPT_NOTES, SCORES, Block, ResultSheet, check_replaceable, free_name, plain_value
 
 TITLE = "Customer Engagement Score"
 
@@ -60,7 +60,7 @@ def read_book(book) -> dict[str, Grid]:
     names = [sheet.name for sheet in book.sheets]
     # The contract sheets, and the last results: columns the analyst added there are carried.
     wanted = {find_sheet(names, n) for n in (ACTIVITY, WEIGHTS, BANDS, SETTINGS, EVENTS, HISTORY, SCORES,
-                                             KEPT_NOTES)} - {None}
+                                             KEPT_NOTES, ACTIONS)} - {None}
     for sheet in book.sheets:
         if sheet.name not in wanted:
             grids[sheet.name] = Grid(sheet.name, [])

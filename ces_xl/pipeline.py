@@ -16,16 +16,17 @@ import os
 from pathlib import Path
 from typing import Callable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from .contract import WorkbookInput, read_contract
 from .contract.notes import parse_notes
-from .core.actions import actions_table
-from .core.notes import carry
+from .core.actions import ACTION_COLUMNS, actions_table
+from .core.notes import carry, id_key, merged
 from .core.scoring import ScoreResult, score_table
 from .errors import CESError
 from .grid import ACTIVITY, EVENTS, HISTORY, Grid, find_sheet
-from .layout import KEPT_HEADER_ROW, KEPT_NOTES, SCORES, ResultSheet, is_result_header, result_sheets
+from .layout import ACTIONS, KEPT_HEADER_ROW, KEPT_NOTES, SCORES, ResultSheet, is_result_header, result_sheets
 from .xlsx.atomic import atomic_output
 from .xlsx.package import REL_STYLES, Package
 from .xlsx.styles import StyleSheet
@@ -56,8 +57,8 @@ def score_grids(grids: dict[str, Grid],
     are gone before the scores are worked out."""
     workbook = read_contract(grids)
     names = list(grids)
-    last = {name: grids[name] for name in (find_sheet(names, SCORES), find_sheet(names, KEPT_NOTES))
-            if name is not None} if previous is None else None
+    last = {name: grids[name] for name in (find_sheet(names, SCORES), find_sheet(names, KEPT_NOTES),
+                                          find_sheet(names, ACTIONS)) if name is not None} if previous is None else None
     if release:
         grids.clear()
     result = score_table(workbook.table, workbook.model, notes=workbook.notes, validated=True)
@@ -76,12 +77,22 @@ def carry_notes(result: ScoreResult, previous: Mapping[str, Grid], ours: Callabl
     names = list(previous)
     scores = previous.get(find_sheet(names, SCORES) or "")
     kept = previous.get(find_sheet(names, KEPT_NOTES) or "")
-    last, aside = parse_notes(scores, ours), parse_notes(kept, ours, header_at=KEPT_HEADER_ROW)
+    actions = previous.get(find_sheet(names, ACTIONS) or "")
+    # Notes typed beside the call list are the customer's notes as much as those in Scores.
+    last = merged(parse_notes(scores, ours), parse_notes(actions, ours))
+    aside = parse_notes(kept, ours, header_at=KEPT_HEADER_ROW)
     if not last and not aside:
         return
-    carried = carry(result.scores.iloc[:, 0].to_numpy(), result.id_column, last, aside)
+    ids = result.scores.iloc[:, 0].to_numpy()
+    carried = carry(ids, result.id_column, last, aside)
     for header, values in carried.columns.items():  # as typed: text, numbers, dates; None for nothing
         result.scores[header] = pd.Series(values, dtype=object, index=result.scores.index)
+    if result.actions is not None and carried.columns:
+        at = {id_key(v): i for i, v in enumerate(ids.tolist())}
+        rows = np.array([at[id_key(v)] for v in result.actions.iloc[:, 0].tolist()], dtype=np.intp)
+        for header, values in carried.columns.items():
+            name = header if header not in result.actions.columns else f"{header} (notes)"
+            result.actions[name] = pd.Series(values[rows], dtype=object, index=result.actions.index)
     result.kept = carried.kept
     if carried.kept_count:
         result.notes.append(f"{carried.kept_count} customer(s) with notes in Scores are no longer scored; their "
@@ -90,7 +101,9 @@ def carry_notes(result: ScoreResult, previous: Mapping[str, Grid], ours: Callabl
 
 def _ours(result: ScoreResult, workbook: WorkbookInput) -> Callable[[str], bool]:
     """Which headers of a results sheet ces-xl wrote (the rest are the analyst's)."""
-    written = {str(c) for c in result.scores.columns} | set(workbook.table.headers)
+    written = {str(c) for c in result.scores.columns} | set(workbook.table.headers) | set(ACTION_COLUMNS)
+    if result.actions is not None:
+        written |= {str(c) for c in result.actions.columns}
     return lambda header: header in written or is_result_header(header)
 
 
@@ -170,19 +183,21 @@ def _with_last_history(grids: dict[str, Grid], path: Path, notes: list[str]) -> 
 
 
 def _last_results(path: Path, ours: Callable[[str], bool], notes: list[str]) -> dict[str, Grid]:
-    """The last results' Scores and Kept notes sheets of ``path``, read only when there is
-    something of the analyst's to carry: a Kept notes sheet, or a Scores column ces-xl does not
-    write (its header row alone decides; a million-row Scores sheet is not read for nothing)."""
+    """The last results' Scores, Actions and Kept notes sheets of ``path``, read only when there
+    is something of the analyst's to carry: a Kept notes sheet, or a Scores or Actions column
+    ces-xl does not write (the header rows alone decide; a million-row Scores sheet is not read
+    for nothing)."""
     try:
         with Package(path) as package:
             parts = package.sheet_parts()
             names = list(parts)
-            scores, kept = find_sheet(names, SCORES), find_sheet(names, KEPT_NOTES)
-            header = [str(v) for v in package.first_row(parts[scores], columns=None) if v is not None] if scores else []
-        if kept is None and all(ours(h) for h in header[1:]):
+            scores, kept, actions = (find_sheet(names, n) for n in (SCORES, KEPT_NOTES, ACTIONS))
+            headers = [str(v) for sheet in (scores, actions) if sheet
+                       for v in package.first_row(parts[sheet], columns=None)[1:] if v is not None]
+        if kept is None and all(ours(h) for h in headers):
             return {}
-        return read_sheets(path, [n for n in (scores, kept) if n])
+        return read_sheets(path, [n for n in (scores, kept, actions) if n])
     except CESError as error:  # results that cannot be read are replaced all the same
-        notes.append(f"the columns you added to the Scores sheet of {path.name} could not be read, so they are not "
-                     f"carried over ({error})")
+        notes.append(f"the columns you added to the Scores or Actions sheet of {path.name} could not be read, so they "
+                     f"are not carried over ({error})")
         return {}

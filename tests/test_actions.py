@@ -290,3 +290,29 @@ def test_scoring_alone_leaves_out_what_it_would_take():
     assert alone.scores["Score"].tolist() == both.scores["Score"].tolist() == [3, 50]
     with pytest.raises(ces_xl.InputError, match="actions must be True or False"):
         ces_xl.score(frame, model, actions="no")
+
+
+def test_notes_typed_beside_the_call_list_are_carried_and_never_lost(tmp_path):
+    book = tmp_path / "book.xlsx"
+    month(book, dt.date(2026, 10, 31), OCTOBER)
+    ces_xl.score_workbook(book, in_place=True)
+    # October's list: A (lowest band) to re-engage; B, E, F upsell; G a trial to convert.
+    typed = openpyxl.load_workbook(book)
+    ws = typed["Actions"]
+    header = [c.value for c in ws[1]]
+    ws.cell(row=1, column=len(header) + 1, value="Called?")
+    for row in ws.iter_rows(min_row=2):
+        customer = row[0].value
+        ws.cell(row=row[0].row, column=len(header) + 1, value={"A": "left a message", "G": "demo booked"}.get(customer))
+    typed.save(book)
+    # November: G is no longer in the export; A is still to re-engage.
+    month(book, dt.date(2026, 11, 30), {k: v for k, v in NOVEMBER.items() if k != "G"})
+    result = ces_xl.score_workbook(book, in_place=True)
+    actions = {r["Customer"]: r for r in sheet_rows(book, "Actions")}
+    assert actions["A"]["Called?"] == "left a message"      # still on the list: the note is beside it
+    assert "G" not in actions
+    scores = {r["Customer"]: r for r in sheet_rows(book, "Scores")}
+    assert scores["A"]["Called?"] == "left a message"       # and with the customer in Scores
+    kept = list(openpyxl.load_workbook(book)["Kept notes"].iter_rows(values_only=True))
+    assert ("G", "demo booked") in [tuple(r[:2]) for r in kept]  # G left: its note is kept aside
+    assert any("no longer scored" in n for n in result.notes)

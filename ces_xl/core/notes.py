@@ -34,6 +34,30 @@ class Carried:
     kept_count: int = 0             # customers newly kept aside by this run
 
 
+def merged(first: Notes, second: Notes) -> Notes:
+    """``first`` with ``second`` laid over it, by customer ID: a value ``second`` has wins, a
+    blank in it does not wipe out what ``first`` has (notes typed in the Actions sheet over
+    those in Scores)."""
+    if not second:
+        return first
+    if not first:
+        return second
+    headers = list(dict.fromkeys([*first.columns, *second.columns]))
+    rows: dict[object, dict[str, object]] = {}
+    order: dict[object, object] = {}
+    for source in (first, second):
+        for i, value in enumerate(source.ids):
+            key = id_key(value)
+            order.setdefault(key, value)
+            row = rows.setdefault(key, {})
+            for h in source.columns:
+                v = source.columns[h][i]
+                if not is_blank(v) or h not in row:
+                    row[h] = v
+    keys = list(order)
+    return Notes([order[k] for k in keys], {h: [rows[k].get(h) for k in keys] for h in headers})
+
+
 def id_key(value: object) -> object:
     """IDs compare as the table rules read them: a whole float is the integer it holds, text
     as it is (``00123`` stays text)."""
