@@ -250,13 +250,16 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
         counted = [label for label in result.bands["Band"] if label in segments.columns]
         charts.append(Chart("Band mix by segment", by_segment, "Segment", counted, anchor=(18, 8), stacked=True,
                             colors=[colors.get(label, _GREY) for label in counted], value_title="Share of customers"))
+    if result.outcomes is not None:
+        blocks, more = _outcome_blocks(result.outcomes, blocks, colors)
+        charts += more
     if result.band_mix is not None and len(result.band_mix) > 1:
         mix = result.band_mix
         trend = Block(blocks[-1].bottom + 2, 0, mix, {c: "0.0%" for c in mix.columns[1:]} | {"As of": "yyyy-mm-dd"},
                       title="Band mix over time")
         blocks.append(trend)
         labels = list(mix.columns[1:])
-        charts.append(Chart("Band mix over time", trend, "As of", labels, anchor=(34, 8), kind="line",
+        charts.append(Chart("Band mix over time", trend, "As of", labels, anchor=(2 + 16 * len(charts), 8), kind="line",
                             colors=[colors.get(label, _GREY) for label in labels], value_title="Share of customers"))
     if result.band_movement is not None:
         blocks.append(Block(blocks[-1].bottom + 2, 0, result.band_movement, {},
@@ -271,13 +274,42 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
         blocks.append(Block(blocks[-1].bottom + 2, 0, pd.DataFrame({"Note": result.notes}), title="Notes"))
     # The charts stand right of the widest table (the notes may run under them).
     right = max(b.left + len(b.frame.columns) for b in blocks if list(b.frame.columns) != ["Note"]) + 1
-    for chart in charts:
-        chart.anchor = (chart.anchor[0], right)
+    for i, chart in enumerate(charts):  # one under another, each 15 rows high
+        chart.anchor = (2 + 16 * i, right)
     return ResultSheet(SUMMARY, blocks, colors, charts=charts, title=SUMMARY_TITLE, widths=_block_widths(blocks),
                        active=True)
 
 
 SHARE_SUFFIX = " (share)"
+AUC_LABEL = "AUC"  # SPEC: the cell labelled AUC, its value in the cell to its right
+
+
+def _outcome_blocks(report, blocks: list[Block], colors: dict[str, str]) -> tuple[list[Block], list[Chart]]:
+    """Does the score predict the outcome: the AUC with its interval and direction, the
+    outcome rate per band, and per tenth of the scores with its lift (and a chart of it)."""
+    name = report.column
+    auc = report.auc
+    measures = [("Outcome column", name), ("Customers with an outcome", report.known), ("Outcome yes", report.yes),
+                ("Outcome no", report.no), ("Outcome rate", report.yes / report.known if report.known else None),
+                (AUC_LABEL, auc.value if auc else None), ("AUC 95% low", auc.low if auc else None),
+                ("AUC 95% high", auc.high if auc else None), ("Direction", auc.direction if auc else "")]
+    formats = {4: "0.0%", 5: "0.000", 6: "0.000", 7: "0.000", 1: "0", 2: "0", 3: "0"}
+    table = pd.DataFrame({"Measure": [m for m, _ in measures], "Value": ["" if v is None else v for _, v in measures]})
+    summary = Block(blocks[-1].bottom + 2, 0, table, {}, title=f"Does the score predict {name}?", row_formats=formats)
+    by_band = Block(summary.bottom + 2, 0, report.by_band, {"Customers": "0", "With an outcome": "0",
+                                                            "Outcome yes": "0", "Rate": "0.0%"},
+                    title=f"{name} rate by band", band_column="Band")
+    tenths = report.by_tenth.copy()
+    last = len(tenths)
+    tenths["Tenth"] = [f"{t} (lowest)" if t == 1 else f"{t} (highest)" if t == last and last > 1 else str(t)
+                       for t in tenths["Tenth"].tolist()]
+    by_tenth = Block(by_band.bottom + 2, 0, tenths, {"Lowest score": NUMBER, "Highest score": NUMBER,
+                                                     "Customers": "0", "Outcome yes": "0", "Rate": "0.0%",
+                                                     "Lift": "0.00"},
+                     title=f"{name} by tenth of the scores (lowest first)")
+    charts = [Chart(f"Lift of {name} by tenth of the scores", by_tenth, "Tenth", ["Lift"], anchor=(0, 8),
+                    value_title="Rate / overall rate", colors=["4472C4"])] if len(tenths) else []
+    return blocks + [summary, by_band, by_tenth], charts
 
 
 def _with_shares(segments: pd.DataFrame, labels: list[str]) -> pd.DataFrame:

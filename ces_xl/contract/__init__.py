@@ -82,6 +82,7 @@ class WorkbookInput:
             "ID column": s.id_column or self.table.id_header,
             "Blank values": ", ".join(s.blank_values) or "none",
             "Show columns": "all" if s.show_columns is None else ", ".join(s.show_columns) or "none",
+            "Outcome column": self.table.outcome_header or "none",
         }
 
     @property

@@ -129,6 +129,16 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
         else:
             counts[:, i] = rules.counts(table[:, c], places, c, blank=blank[:, c], types=types[:, c], rows=rows,
                                         problems=problems)
+    outcome_name = settings.outcome_column or "Outcome"
+    outcome_at = rules.find_column(header, outcome_name, skip=[first, *metric_at])
+    if outcome_at is None and settings.outcome_column:
+        problems.append(InputError(
+            f"the Outcome column '{settings.outcome_column}' is not in the {grid.name} sheet's header (row "
+            f"{grid.row_number(h)}){did_you_mean(settings.outcome_column, [text(v) for v in header if not is_blank(v)])}",
+            where=settings.cells.get("outcome_column", "Settings"),
+            fix="type the header of the column that says what happened next, or clear the setting"))
+    outcome_values = None if outcome_at is None else rules.outcomes(table[:, outcome_at], places, outcome_at, rows=rows,
+                                                                     problems=problems)
     if problems:
         return None
     segment_at = rules.find_column(header, "Segment", skip=[first, *metric_at])
@@ -142,7 +152,8 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
                        metric_headers=[text(header[c]) if c >= 0 else None for c in metric_at], segments=segments,
                        segment_header=None if segment_at is None else text(header[segment_at]), rows=rows,
                        shown=shown, headers=[text(h) for h in header if not is_blank(h)],
-                       id_cell=(grid.top + int(rows[0]), grid.left + first))
+                       id_cell=(grid.top + int(rows[0]), grid.left + first), outcomes=outcome_values,
+                       outcome_header=None if outcome_at is None else text(header[outcome_at]))
 
 
 def _header_row(grid: Grid, model: Model, settings: Settings) -> int | None:

@@ -31,6 +31,7 @@ class Settings:
     drop_alert: float = 10.0                   # points: a fall this large calls for Re-engage
     trial_segment: str = "Trial"               # the Segment of free-trial customers
     trial_ready: float | None = None           # the score a trial converts from (None: the top band's From)
+    outcome_column: str | None = None          # the Activity header of what happened next (None: "Outcome")
     cells: dict[str, str] = field(default_factory=dict)
 
     def model_fields(self) -> dict[str, object]:
@@ -56,6 +57,7 @@ SETTINGS = {
     "drop_alert": ("Drop alert",),
     "trial_segment": ("Trial segment",),
     "trial_ready": ("Trial ready",),
+    "outcome_column": ("Outcome column",),
 }
 NAMES = tuple(names[0] for names in SETTINGS.values())
 _FIELD = {name_key(name): key for key, names in SETTINGS.items() for name in names}
@@ -96,7 +98,7 @@ def parse_settings(grid: Grid, problems: list[CESError]) -> Settings:
         elif name in ("drop_alert", "trial_ready"):  # numbers, checked with the model
             number = to_number(value)
             setattr(settings, name, number if number is not None else value)
-        elif name in ("period", "id_column", "trial_segment"):
+        elif name in ("period", "id_column", "trial_segment", "outcome_column"):
             setattr(settings, name, text(value))
         elif name in ("as_of", "window", "half_life", "history", "every"):
             _parse_time_setting(settings, name, value, grid.ref(r, 1), problems)

@@ -34,6 +34,7 @@ from .bands import NO_DATA, band_index, band_labels
 from .lift import Lift, lifts
 from .model import Model
 from .names import name_key
+from .outcomes import OutcomeReport, report as outcome_report
 from .summary import band_summary, segment_summary, stats
 from .table import Table, prepare, side_by_side
 
@@ -68,6 +69,7 @@ class ScoreResult:
     segment_values: np.ndarray | None = None  # each customer's segment (None: blank), when there are segments
     segment_header: str | None = None
     card: dict[str, object] | None = None  # the model card (from the workbook: file name, Settings in force)
+    outcomes: "OutcomeReport | None" = None  # what the outcomes say of the score (core.outcomes)
 
 
 def contribution_header(metric_name: str) -> str:
@@ -75,12 +77,15 @@ def contribution_header(metric_name: str) -> str:
 
 
 def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
-          segment_column: str | None = None, actions: bool = True) -> ScoreResult:
+          segment_column: str | None = None, outcome_column: str | None = None,
+          actions: bool = True) -> ScoreResult:
     """Score every customer (row) of ``activity`` with ``model``.
 
     ``activity``: the first column (or ``id_column``) holds customer IDs; one column per metric,
     matched to the metric names case- and space-insensitively; an optional ``Segment`` column
-    (or ``segment_column``); other columns are ignored. Blank (NaN/None/"") counts are missing.
+    (or ``segment_column``); an optional ``Outcome`` column (or ``outcome_column``) of what
+    happened next, yes/no, TRUE/FALSE or 1/0 (``result.outcomes``: rates per band and tenth of
+    the scores, the AUC); other columns are ignored. Blank (NaN/None/"") counts are missing.
     The table rules (:mod:`ces_xl.core.table`) are those of a workbook's Activity sheet.
     ``actions``: also work out what it would take (``To next band``, ``Fastest lift``) and the
     Actions table, as a workbook's run does; ``False`` scores alone, in about half the time.
@@ -89,8 +94,8 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
         raise InputError(f"actions must be True or False, not {actions!r}", where="actions",
                          fix="pass actions=True (the default) or actions=False")
     notes = model.validate()
-    result = score_table(prepare(activity, model, id_column=id_column, segment_column=segment_column), model,
-                         notes=notes, validated=True, lift=actions)
+    result = score_table(prepare(activity, model, id_column=id_column, segment_column=segment_column,
+                                 outcome_column=outcome_column), model, notes=notes, validated=True, lift=actions)
     if actions:
         from .actions import actions_table
 
@@ -148,6 +153,11 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
                         pd.DataFrame(contributions, columns=contribution_columns, copy=False),
                         pd.DataFrame(shown, index=pd.RangeIndex(len(total)), copy=False)])
 
+    report = None
+    if table.outcomes is not None:
+        report = outcome_report(total, columns["Band"], [b.label for b in model.bands], table.outcomes,
+                                table.outcome_header or "Outcome")
+        notes.extend(report.notes)
     if not has_data.all():
         notes.append(f"{int((~has_data).sum())} customer(s) have no data for any weighted metric and "
                      f"are banded '{NO_DATA}'")
@@ -172,6 +182,7 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
         lift=lift,
         segment_values=table.segments,
         segment_header=table.segment_header,
+        outcomes=report,
     )
 
 

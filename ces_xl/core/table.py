@@ -102,6 +102,8 @@ class Table:
     metric_headers: list[str | None]  # each metric's column header as the table spells it (None: no column)
     segments: np.ndarray | None = None  # object, None for blank
     segment_header: str | None = None
+    outcomes: np.ndarray | None = None  # float: 1 yes, 0 no, NaN not known (an Outcome column)
+    outcome_header: str | None = None
     rows: np.ndarray | None = None   # each customer's data row in the source (blank rows skipped)
     shown: dict[str, np.ndarray] = field(default_factory=dict)  # carried columns: header -> values
     headers: list[str] = field(default_factory=list)  # every column header of the source table
@@ -338,6 +340,39 @@ def counts(values: np.ndarray, places: Places, col: int, *, blank: np.ndarray | 
     return out
 
 
+OUTCOME_WORDS = {"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0}
+
+
+def outcomes(values: np.ndarray, places: Places, col: int, *, rows: Sequence[int] | None = None,
+             problems: list[CESError] | None = None) -> np.ndarray:
+    """An outcome column (what happened next) -> 1.0 (yes), 0.0 (no) or NaN (blank: not known).
+    Yes/no and true/false in any case, TRUE/FALSE cells, and 1/0 as numbers or text; anything
+    else is a problem naming its cell."""
+    rows = np.arange(len(values)) if rows is None else np.asarray(rows)
+    out = np.full(len(values), np.nan)
+    found = []
+    for i, value in enumerate(values.tolist()):
+        if is_blank(value):
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            out[i] = float(value)
+        elif isinstance(value, (int, float, np.integer, np.floating)) and float(value) in (0.0, 1.0):
+            out[i] = float(value)
+        elif isinstance(value, str) and value.strip().casefold() in OUTCOME_WORDS:
+            out[i] = OUTCOME_WORDS[value.strip().casefold()]
+        elif len(found) < MAX_PROBLEMS:
+            shown = f"{float(value):g}" if isinstance(value, (int, float, np.integer, np.floating)) else repr(value)
+            found.append(InputError(f"the outcome is {shown}, not yes/no, TRUE/FALSE or 1/0",
+                                    where=places.cell(int(rows[i]), col),
+                                    fix="enter yes or no (TRUE/FALSE or 1/0 also do), or leave it blank if it is "
+                                        "not known"))
+    if found:
+        if problems is None:
+            raise found[0]
+        problems.extend(found)
+    return out
+
+
 def _object_counts(values: np.ndarray, blank: np.ndarray | None, types: np.ndarray | None):
     """Object cell values -> (counts, bad): the common cases in whole-column passes."""
     if blank is None:
@@ -507,12 +542,12 @@ def segment_values(values: np.ndarray, blank: np.ndarray | None = None) -> np.nd
 # --- a DataFrame -----------------------------------------------------------------------------
 
 def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column=None,
-            optional: bool = False) -> Table:
+            optional: bool = False, outcome_column=None) -> Table:
     """A DataFrame as a :class:`Table`: IDs in the first column (or ``id_column``), one column
-    per metric matched by name, a ``Segment`` column found by name (or ``segment_column``), and
-    every other column carried. Every problem found is in the one
-    :class:`~ces_xl.errors.InputError` raised. ``optional``: a metric may have no column (its
-    counts come from events)."""
+    per metric matched by name, a ``Segment`` column found by name (or ``segment_column``), an
+    ``Outcome`` column found by name (or ``outcome_column``), and every other column carried.
+    Every problem found is in the one :class:`~ces_xl.errors.InputError` raised. ``optional``:
+    a metric may have no column (its counts come from events)."""
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"activity must be a pandas DataFrame, not {type(frame).__name__}",
                          fix="pass a DataFrame with an ID column and one column per metric")
@@ -552,6 +587,12 @@ def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column
     for i, c in enumerate(metric_at):
         counts_by_metric[i] = np.nan if c < 0 else counts(frame.iloc[:, c].to_numpy(), places, c, rows=rows,
                                                           problems=problems)
+    if outcome_column is not None:
+        outcome_at = _position(columns, outcome_column, "outcome column")
+    else:
+        outcome_at = find_column(columns, "Outcome", skip=[id_at, *metric_at])
+    outcome_values = None if outcome_at is None else outcomes(
+        frame.iloc[:, outcome_at].to_numpy(dtype=object), places, outcome_at, rows=rows, problems=problems)
     if problems:
         raise InputError.gather(problems)
     if segment_column is not None:
@@ -565,7 +606,8 @@ def prepare(frame: pd.DataFrame, model: Model, *, id_column=None, segment_column
     return Table(ids=ids, counts=np.ascontiguousarray(counts_by_metric.T), id_header=str(columns[id_at]),
                  metric_headers=[str(columns[c]) if c >= 0 else None for c in metric_at], segments=segments,
                  segment_header=None if segment_at is None else str(columns[segment_at]), rows=rows,
-                 shown=shown, notes=notes, headers=[str(c) for c in columns])
+                 shown=shown, notes=notes, headers=[str(c) for c in columns], outcomes=outcome_values,
+                 outcome_header=None if outcome_at is None else str(columns[outcome_at]))
 
 
 def _position(columns: list, name, what: str) -> int:

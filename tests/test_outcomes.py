@@ -1,0 +1,145 @@
+"""Does the score predict the outcome? (SPEC "Trust: does the score predict anything?")
+
+The AUC is checked against counting the pairs by hand (a customer with the outcome against one
+without: 1 when the first scores higher, one half for a tie), and its interval against DeLong's
+variance written out pair by pair: a second implementation, not the engine's mid-ranks."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ces_xl
+from ces_xl.core.outcomes import HIGHER, LOWER, auc
+
+from .conftest import libreoffice_export, make_workbook, run_cli
+
+WEIGHTS = [["Metric", "Weight"], ["Visits", 1]]  # the sum method: each customer's score is their visits
+
+
+def book(tmp_path, outcomes: list, visits: list | None = None, header: str = "Outcome", settings=None):
+    visits = visits or list(range(1, len(outcomes) + 1))
+    rows = [["Customer", "Visits", header]] + [[f"C-{i}", v, o] for i, (v, o) in enumerate(zip(visits, outcomes))]
+    sheets = {"Activity": rows, "Weights": WEIGHTS}
+    if settings:
+        sheets["Settings"] = settings
+    return make_workbook(tmp_path / "b.xlsx", sheets)
+
+
+def summary_value(path, label: str):
+    for row in openpyxl.load_workbook(path)["Summary"].iter_rows(values_only=True):
+        if row and row[0] == label:
+            return row[1]
+    raise AssertionError(f"no {label!r} on the Summary")
+
+
+def test_the_auc_by_counting_pairs_ties_count_one_half(tmp_path):
+    # Scores (visits) and outcomes: yes at 5, 3, 3; no at 4, 3, 1.
+    # Pairs (yes, no): 5>4 5>3 5>1 | 3<4 3=3 3>1 | 3<4 3=3 3>1 = 1+1+1 + 0+.5+1 + 0+.5+1 = 6 of 9.
+    visits = [5, 3, 3, 4, 3, 1]
+    outcomes = ["yes", "yes", "yes", "no", "no", "no"]
+    result = ces_xl.score_workbook(book(tmp_path, outcomes, visits), tmp_path / "out.xlsx")
+    a = result.outcomes.auc
+    assert a.raw == pytest.approx(6 / 9) and a.value == pytest.approx(6 / 9) and a.direction == HIGHER
+    assert summary_value(tmp_path / "out.xlsx", "AUC") == pytest.approx(6 / 9)  # the cell right of "AUC"
+    assert summary_value(tmp_path / "out.xlsx", "Direction") == HIGHER
+    by_band = result.outcomes.by_band  # every score is under 40: all in the first band
+    assert by_band.iloc[0][["Customers", "With an outcome", "Outcome yes"]].tolist() == [6, 6, 3]
+    assert any("only 3 customer(s)" in n for n in result.notes)  # too few to lean on
+
+
+def test_perfect_separation_in_both_directions():
+    scores = np.array([1.0, 2, 3, 4, 5, 6])
+    high = auc(scores, [0, 0, 0, 1, 1, 1])
+    assert (high.value, high.raw, high.direction) == (1.0, 1.0, HIGHER)
+    low = auc(scores, [1, 1, 1, 0, 0, 0])  # churners score low: the score predicts them perfectly
+    assert (low.value, low.raw, low.direction) == (1.0, 0.0, LOWER)
+    assert high.high == 1.0 and low.high == 1.0
+    assert auc(scores, [1, 1, 1, 1, 1, 1]) is None and auc(scores, [np.nan] * 6) is None
+
+
+def test_outcomes_as_yes_no_true_false_one_zero_and_blanks(tmp_path):
+    outcomes = ["yes", "No", True, False, 1, 0, "TRUE", "false", " 1 ", "0", None, ""]
+    result = ces_xl.score_workbook(book(tmp_path, outcomes), tmp_path / "out.xlsx")
+    report = result.outcomes
+    # yes: scores 1, 3, 5, 7, 9 (visits = position + 1); no: 2, 4, 6, 8, 10; two unknown.
+    assert (report.known, report.yes, report.no) == (10, 5, 5)
+    yes, no = [1, 3, 5, 7, 9], [2, 4, 6, 8, 10]
+    pairs = sum(1.0 if a > b else 0.5 if a == b else 0.0 for a in yes for b in no) / 25
+    assert report.auc.raw == pytest.approx(pairs)   # 10 of 25: a low score means more likely
+    assert report.auc.value == pytest.approx(1 - pairs) and report.auc.direction == LOWER
+
+
+def test_the_dataframe_api_and_the_outcome_column_setting(tmp_path):
+    frame = pd.DataFrame({"ID": ["a", "b", "c", "d"], "Visits": [1, 2, 3, 4], "Renewed": ["no", "no", "yes", "yes"]})
+    model = ces_xl.Model([ces_xl.Metric("Visits", 1)])
+    assert ces_xl.score(frame, model).outcomes is None  # no column named Outcome
+    result = ces_xl.score(frame, model, outcome_column="Renewed")
+    assert result.outcomes.auc.value == 1.0 and result.outcomes.column == "Renewed"
+    out = ces_xl.score_workbook(book(tmp_path, ["no", "yes"], header="Renewed",
+                                     settings=[["Outcome column", "renewed"]]), tmp_path / "out.xlsx")
+    assert out.outcomes.auc.value == 1.0 and out.card["Outcome column"] == "Renewed"
+
+
+@pytest.mark.parametrize("outcomes, settings, where, words", [
+    (["yes", "maybe"], None, "Activity!C3", "the outcome is 'maybe', not yes/no, TRUE/FALSE or 1/0"),
+    (["yes", 2], None, "Activity!C3", "the outcome is 2, not yes/no"),
+    (["yes", "no"], [["Outcome column", "Churned"]], "Settings!B1", "the Outcome column 'Churned' is not in"),
+])
+def test_bad_outcomes_are_one_clear_line_naming_the_cell(tmp_path, outcomes, settings, where, words):
+    path = book(tmp_path, outcomes, settings=settings)
+    before = path.read_bytes()
+    done = run_cli("score", path, "-o", tmp_path / "out.xlsx")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(f"ces-xl: error: {where}: {words}")
+    assert not (tmp_path / "out.xlsx").exists() and path.read_bytes() == before
+
+
+def test_no_outcome_of_one_kind_says_so():
+    frame = pd.DataFrame({"ID": ["a", "b"], "Visits": [1, 2], "Outcome": ["yes", "yes"]})
+    result = ces_xl.score(frame, ces_xl.Model([ces_xl.Metric("Visits", 1)]))
+    assert result.outcomes.auc is None
+    assert "Outcome: 2 customer(s) with the outcome and 0 without, among those scored: the AUC needs some of each" \
+        in result.notes
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1.0, np.nan])), min_size=2, max_size=40))
+def test_the_auc_and_its_interval_are_delongs_pair_by_pair(rows):
+    scores = np.array([s for s, _ in rows], dtype=float)
+    outcomes = np.array([o for _, o in rows])
+    result = auc(scores, outcomes)
+    pos = scores[outcomes == 1]
+    neg = scores[outcomes == 0]
+    if not len(pos) or not len(neg):
+        assert result is None
+        return
+
+    def psi(a, b):
+        return 1.0 if a > b else 0.5 if a == b else 0.0
+
+    raw = sum(psi(a, b) for a in pos for b in neg) / (len(pos) * len(neg))
+    v10 = [sum(psi(a, b) for b in neg) / len(neg) for a in pos]
+    v01 = [sum(psi(a, b) for a in pos) / len(pos) for b in neg]
+    var = (np.var(v10, ddof=1) / len(pos) if len(pos) > 1 else 0) + (np.var(v01, ddof=1) / len(neg) if len(neg) > 1 else 0)
+    value = max(raw, 1 - raw)
+    assert result.raw == pytest.approx(raw, abs=1e-12) and result.value == pytest.approx(value, abs=1e-12)
+    assert result.low == pytest.approx(max(value - 1.959963984540054 * math.sqrt(var), 0), abs=1e-9)
+    assert result.high == pytest.approx(min(value + 1.959963984540054 * math.sqrt(var), 1), abs=1e-9)
+
+
+def test_libreoffice_shows_the_same_auc_and_rates(tmp_path, soffice):
+    outcomes = ["yes", "no", "yes", "no", "no", "yes", "yes", "no", "yes", "yes"]
+    result = ces_xl.score_workbook(book(tmp_path, outcomes, visits=[3, 9, 1, 7, 8, 2, 5, 6, 4, 2]),
+                                   tmp_path / "out.xlsx")
+    summary = libreoffice_export(soffice, tmp_path / "out.xlsx", tmp_path / "lo")["Summary"]
+    shown = {r[0]: r[1] for r in summary if len(r) > 1 and r[0]}
+    assert float(shown["AUC"]) == pytest.approx(result.outcomes.auc.value, abs=1e-12)
+    assert float(shown["AUC 95% low"]) == pytest.approx(result.outcomes.auc.low, abs=1e-12)
+    at = next(i for i, r in enumerate(summary) if r and r[0] == "Outcome rate by band")
+    assert summary[at + 2][:5] == ["Very disengaged", "10", "10", "6", "60%"]  # 6 of the 10 (all under 40)
