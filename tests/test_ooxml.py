@@ -37,6 +37,7 @@ CASES = {
     "annotated book scored again (carried column, Kept notes)": ("annotated", "annotated-scored"),
     "events with a history scored (History sheet, line chart, change columns)": ("events", "events-scored"),
     "nobody to call scored (an Actions sheet of a header alone, no table)": ("calm", "calm-scored"),
+    "outcomes scored (the AUC, rates by band and tenth, the lift chart)": ("outcomes", "outcomes-scored"),
     "xlsm scored (as is: the SDK cannot open its ribbon)": ("xlsm", "xlsm-scored"),
     "xlsm scored (ribbon relationship the SDK opens)": ("xlsm*", "xlsm-scored*"),
     "add-in built from xlwings' (as is: the SDK cannot open its ribbon)": ("xlwings-addin", "addin"),
@@ -100,6 +101,9 @@ def checked(tmp_path_factory, ooxml_validator):
     files["reversed-font"] = _with_first_font(files["book"], REVERSED_FONT, d / "reversed-font.xlsx")
     files["xlsm"] = macro_workbook(d)
     files["events"] = _events_book(d / "events.xlsx")
+    files["outcomes"] = make_workbook(d / "outcomes.xlsx", {
+        "Activity": [["Customer", "Visits", "Outcome"]] + [[f"C-{i}", i % 7, "yes" if i % 3 else "no"] for i in range(30)],
+        "Weights": [["Metric", "Weight"], ["Visits", 1]]})
     files["calm"] = make_workbook(d / "calm.xlsx", {"Activity": [["Customer", "Visits"], ["C-1", 50], ["C-2", 60]],
                                                     "Weights": [["Metric", "Weight"], ["Visits", 1]]})
 
@@ -123,7 +127,7 @@ def checked(tmp_path_factory, ooxml_validator):
     # Each a subprocess: run side by side.
     jobs = [score_and_rerun, libreoffice, lambda: cli("addin", d / "addin" / "ces_xl.xlam", "addin", "build",
                                                       "-o", d / "addin")]
-    jobs += [lambda name=name: score(name) for name in ("book", "reversed-font", "xlsm", "events", "calm")]
+    jobs += [lambda name=name: score(name) for name in ("book", "reversed-font", "xlsm", "events", "calm", "outcomes")]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for job in [pool.submit(job) for job in jobs]:
             job.result()
