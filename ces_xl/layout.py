@@ -18,6 +18,7 @@ from .core.table import side_by_side
 from .errors import CESError
 
 SCORES, SUMMARY, KEPT_NOTES, HISTORY, ACTIONS = "Scores", "Summary", "Kept notes", "History", "Actions"
+SCENARIO, SCENARIO_TITLE = "Scenario", "What if: the Scenario weights against today's"
 _HISTORY_MARK = ["As of", None, "Score", "Band"]  # A1:D1 of every History sheet (B1: the ID header)
 SUMMARY_TITLE = "Customer Engagement Score summary"
 KEPT_TITLE = "Notes kept for customers no longer scored"
@@ -95,7 +96,8 @@ def check_replaceable(name: str, first_row: list) -> None:
     read: the Summary's and Kept notes' titles in A1, the Scores header in B1:E1.
     """
     first_row = list(first_row) + [None] * 5
-    titles = {SUMMARY.casefold(): SUMMARY_TITLE, KEPT_NOTES.casefold(): KEPT_TITLE}
+    titles = {SUMMARY.casefold(): SUMMARY_TITLE, KEPT_NOTES.casefold(): KEPT_TITLE,
+              SCENARIO.casefold(): SCENARIO_TITLE}
     if name.casefold() in titles:
         ours = first_row[0] == titles[name.casefold()]
     elif name.casefold() == HISTORY.casefold():
@@ -154,6 +156,8 @@ def result_sheets(result: ScoreResult) -> list[ResultSheet]:
     sheets = [scores_sheet(result, colors), summary_sheet(result, colors)]
     if result.actions is not None:
         sheets.append(actions_sheet(result, colors))
+    if result.scenario is not None:
+        sheets.append(scenario_sheet(result, colors))
     if result.history:
         sheets.append(history_sheet(result))
     if result.kept is not None:
@@ -205,6 +209,32 @@ def actions_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     block = Block(0, 0, frame, formats, excel_table="CES_Actions" if len(frame) else None, band_column="Band")
     return ResultSheet(ACTIONS, [block], colors, freeze=(1, 1), widths=_widths(frame, cap=80),
                        print_title_rows=(0, 0))
+
+
+def scenario_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
+    """The what-if: the weights side by side, how many customers move from each band to each,
+    with outcomes the AUC of both, and the customers who change band. Nothing is applied."""
+    report = result.scenario
+    score_format = "0.0" if result.method == "index" else NUMBER
+    blocks = [Block(2, 0, report.weights, {"Weight": "0.0##", "Scenario weight": "0.0##"}, title="Weights")]
+    blocks.append(Block(blocks[-1].bottom + 2, 0, report.migration, {},
+                        title="Customers by band: today's in rows, the scenario's in columns"))
+    if report.auc_today is not None or report.auc_scenario is not None:
+        rows = [(name, a) for name, a in (("Today", report.auc_today), ("Scenario", report.auc_scenario))]
+        table = pd.DataFrame({"Model": [n for n, _ in rows],
+                              "AUC": [a.value if a else None for _, a in rows],
+                              "AUC 95% low": [a.low if a else None for _, a in rows],
+                              "AUC 95% high": [a.high if a else None for _, a in rows],
+                              "Direction": [a.direction if a else "" for _, a in rows]})
+        blocks.append(Block(blocks[-1].bottom + 2, 0, table, {c: "0.000" for c in ("AUC", "AUC 95% low", "AUC 95% high")},
+                            title=f"Does each predict {result.outcomes.column}?"))
+    movers = report.movers
+    formats = {"Score": score_format, "Scenario score": score_format}
+    if result.id_format:
+        formats[str(movers.columns[0])] = result.id_format
+    blocks.append(Block(blocks[-1].bottom + 2, 0, movers, formats, title=f"Customers who change band ({len(movers)})",
+                        excel_table="CES_Scenario" if len(movers) else None, band_column="Band"))
+    return ResultSheet(SCENARIO, blocks, colors, title=SCENARIO_TITLE, widths=_block_widths(blocks))
 
 
 def kept_sheet(kept: pd.DataFrame, id_format: str | None = None) -> ResultSheet:

@@ -23,6 +23,7 @@ from .contract import WorkbookInput, read_contract
 from .contract.notes import parse_notes
 from .core.actions import ACTION_COLUMNS, actions_table
 from .core.notes import carry, id_key, merged
+from .core.scenario import compare
 from .core.scoring import ScoreResult, score_table
 from .errors import CESError
 from .grid import ACTIVITY, EVENTS, HISTORY, Grid, find_sheet
@@ -64,6 +65,8 @@ def score_grids(grids: dict[str, Grid],
     result = score_table(workbook.table, workbook.model, notes=workbook.notes, validated=True)
     workbook.trend(result)
     result.actions = actions_table(result)
+    if (what_if := workbook.model.scenario_model()) is not None:
+        result.scenario = compare(result, workbook.table.counts, what_if, carried=list(workbook.table.shown))
     result.card = workbook.card(source)
     if cell_format is not None and workbook.table.id_cell is not None:
         result.id_format = cell_format(workbook.sheet_names[ACTIVITY], *workbook.table.id_cell)

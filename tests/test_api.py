@@ -26,7 +26,7 @@ def test_the_error_kinds_are_ces_errors():
 
 
 def test_the_main_signatures():
-    assert str(inspect.signature(ces_xl.score)) == "(activity: 'pd.DataFrame', model: 'Model', *, id_column: 'str | None' = None, segment_column: 'str | None' = None, outcome_column: 'str | None' = None, actions: 'bool' = True) -> 'ScoreResult'"
+    assert str(inspect.signature(ces_xl.score)) == "(activity: 'pd.DataFrame', model: 'Model', *, id_column: 'str | None' = None, segment_column: 'str | None' = None, outcome_column: 'str | None' = None, actions: 'bool' = True, scenario: 'dict[str, float] | None' = None) -> 'ScoreResult'"
     assert list(inspect.signature(ces_xl.score_workbook).parameters) == ["path", "output", "in_place", "force", "progress"]
     assert list(inspect.signature(ces_xl.read_workbook).parameters) == ["path"]
 

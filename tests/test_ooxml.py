@@ -37,7 +37,7 @@ CASES = {
     "annotated book scored again (carried column, Kept notes)": ("annotated", "annotated-scored"),
     "events with a history scored (History sheet, line chart, change columns)": ("events", "events-scored"),
     "nobody to call scored (an Actions sheet of a header alone, no table)": ("calm", "calm-scored"),
-    "outcomes scored (the AUC, rates by band and tenth, the lift chart)": ("outcomes", "outcomes-scored"),
+    "outcomes and a scenario scored (AUC, rates, lift chart, Scenario sheet)": ("outcomes", "outcomes-scored"),
     "xlsm scored (as is: the SDK cannot open its ribbon)": ("xlsm", "xlsm-scored"),
     "xlsm scored (ribbon relationship the SDK opens)": ("xlsm*", "xlsm-scored*"),
     "add-in built from xlwings' (as is: the SDK cannot open its ribbon)": ("xlwings-addin", "addin"),
@@ -102,8 +102,9 @@ def checked(tmp_path_factory, ooxml_validator):
     files["xlsm"] = macro_workbook(d)
     files["events"] = _events_book(d / "events.xlsx")
     files["outcomes"] = make_workbook(d / "outcomes.xlsx", {
-        "Activity": [["Customer", "Visits", "Outcome"]] + [[f"C-{i}", i % 7, "yes" if i % 3 else "no"] for i in range(30)],
-        "Weights": [["Metric", "Weight"], ["Visits", 1]]})
+        "Activity": [["Customer", "Visits", "Orders", "Outcome"]]
+        + [[f"C-{i}", i % 7, i % 4, "yes" if i % 3 else "no"] for i in range(30)],
+        "Weights": [["Metric", "Weight", "Scenario"], ["Visits", 1, 3], ["Orders", 10, 2]]})
     files["calm"] = make_workbook(d / "calm.xlsx", {"Activity": [["Customer", "Visits"], ["C-1", 50], ["C-2", 60]],
                                                     "Weights": [["Metric", "Weight"], ["Visits", 1]]})
 

@@ -143,3 +143,70 @@ def test_libreoffice_shows_the_same_auc_and_rates(tmp_path, soffice):
     assert float(shown["AUC 95% low"]) == pytest.approx(result.outcomes.auc.low, abs=1e-12)
     at = next(i for i, r in enumerate(summary) if r and r[0] == "Outcome rate by band")
     assert summary[at + 2][:5] == ["Very disengaged", "10", "10", "6", "60%"]  # 6 of the 10 (all under 40)
+
+
+# --- what if: the Scenario column of Weights ---------------------------------------------------
+
+SCENARIO_BOOK = {
+    "Activity": [["Customer", "Visits", "Orders", "Owner", "Outcome"], ["C-1", 30, 1, "Dana", "yes"],
+                 ["C-2", 5, 4, "Eli", "yes"], ["C-3", 10, 2, "Fay", "no"], ["C-4", 45, 0, "Gus", "no"],
+                 ["C-5", 0, 0, "Dana", "no"]],
+    "Weights": [["Metric", "Weight", "Scenario"], ["Visits", 1, 0.5], ["Orders", 10, 20]],
+}
+
+
+def test_a_scenario_worked_by_hand(tmp_path):
+    # The sum method. Today (Visits x 1 + Orders x 10): 40, 45, 30, 45, 0 -> VD, SE, VD, SE, VD.
+    # Scenario (x 0.5, x 20): 35, 82.5, 45, 22.5, 0 -> VD, VE, SE, VD, VD.
+    # So C-2 (SE -> VE), C-3 (VD -> SE) and C-4 (SE -> VD) move; C-1 and C-5 stay VD.
+    # AUC today: yes {40, 45} against no {30, 45, 0}: 1 + 0 + 1 + 1 + 0.5 + 1 = 4.5 of 6 = 0.75.
+    # Scenario: yes {35, 82.5} against no {45, 22.5, 0}: 0 + 1 + 1 + 1 + 1 + 1 = 5 of 6.
+    path = make_workbook(tmp_path / "b.xlsx", SCENARIO_BOOK)
+    result = ces_xl.score_workbook(path, tmp_path / "out.xlsx")
+    report = result.scenario
+    VD, SE, VE = "Very disengaged", "Somewhat engaged", "Very engaged"
+    assert report.migration.set_index("Band").loc[[VD, SE, VE], [VD, SE, VE]].values.tolist() == [
+        [2, 1, 0], [1, 0, 1], [0, 0, 0]]
+    assert report.movers[["Customer", "Band", "Scenario score", "Scenario band", "Owner"]].values.tolist() == [
+        ["C-2", SE, 82.5, VE, "Eli"], ["C-3", VD, 45.0, SE, "Fay"], ["C-4", SE, 22.5, VD, "Gus"]]
+    assert report.auc_today.value == pytest.approx(0.75) and report.auc_scenario.value == pytest.approx(5 / 6)
+    assert result.scores["Score"].tolist() == [40, 45, 30, 45, 0]  # nothing applied
+    assert result.model.fingerprint() == ces_xl.Model([ces_xl.Metric("Visits", 1), ces_xl.Metric("Orders", 10)]).fingerprint()
+    sheet = [r for r in openpyxl.load_workbook(tmp_path / "out.xlsx")["Scenario"].iter_rows(values_only=True)]
+    assert ("C-2", 45, SE, 82.5, VE, "Eli", "yes") in [tuple(r[:7]) for r in sheet]
+    # The same from Python.
+    frame = pd.DataFrame(SCENARIO_BOOK["Activity"][1:], columns=SCENARIO_BOOK["Activity"][0])
+    model = ces_xl.Model([ces_xl.Metric("Visits", 1), ces_xl.Metric("Orders", 10)])
+    api = ces_xl.score(frame, model, scenario={"visits": 0.5, "Orders": 20})
+    assert api.scenario.movers["Customer"].tolist() == ["C-2", "C-3", "C-4"]
+    assert api.scenario.auc_scenario.value == pytest.approx(5 / 6)
+    with pytest.raises(ces_xl.InputError, match="not a metric of the model"):
+        ces_xl.score(frame, model, scenario={"Calls": 1})
+
+
+@pytest.mark.parametrize("scenario, where, words", [
+    ([["Metric", "Weight", "Scenario"], ["Visits", 1, "more"], ["Orders", 10, 20]], "Weights!C2",
+     "scenario weight 'more' of metric 'Visits' is not a number"),
+    ([["Metric", "Weight", "Scenario"], ["Visits", 1, 0], ["Orders", 10, 0]], "Weights!C1",
+     "every scenario weight is 0, so the scenario would score nothing"),
+])
+def test_bad_scenario_weights_are_one_clear_line(tmp_path, scenario, where, words):
+    path = make_workbook(tmp_path / "b.xlsx", {**SCENARIO_BOOK, "Weights": scenario})
+    before = path.read_bytes()
+    done = run_cli("score", path, "-o", tmp_path / "out.xlsx")
+    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert done.stderr.startswith(f"ces-xl: error: {where}: {words}")
+    assert not (tmp_path / "out.xlsx").exists() and path.read_bytes() == before
+
+
+def test_libreoffice_shows_the_scenarios_matrix_and_aucs(tmp_path, soffice):
+    path = make_workbook(tmp_path / "b.xlsx", SCENARIO_BOOK)
+    ces_xl.score_workbook(path, tmp_path / "out.xlsx")
+    sheet = libreoffice_export(soffice, tmp_path / "out.xlsx", tmp_path / "lo")["Scenario"]
+    at = next(i for i, r in enumerate(sheet) if r and r[0].startswith("Customers by band"))
+    assert [r[:4] for r in sheet[at + 1:at + 5]] == [["Band", "Very disengaged", "Somewhat engaged", "Very engaged"],
+                                                     ["Very disengaged", "2", "1", "0"],
+                                                     ["Somewhat engaged", "1", "0", "1"],
+                                                     ["Very engaged", "0", "0", "0"]]
+    aucs = {r[0]: r[1] for r in sheet if r and r[0] in ("Today", "Scenario")}
+    assert float(aucs["Today"]) == pytest.approx(0.75) and float(aucs["Scenario"]) == pytest.approx(5 / 6)

@@ -8,7 +8,7 @@ from ..grid import Grid, is_blank
 from ..xlsx.a1 import column_letter
 from .cells import at, header_columns, text, to_number
 
-COLUMNS = ("metric", "weight", "target", "normalization", "direction", "description")
+COLUMNS = ("metric", "weight", "target", "normalization", "direction", "description", "scenario")
 MAX_HEADER = 255  # an Excel table's column names (the Scores sheet is a table)
 MAX_METRIC_NAME = MAX_HEADER - len(" (points)")
 
@@ -73,8 +73,19 @@ def parse_weights(grid: Grid, problems: list[CESError]) -> tuple[list[Metric] | 
             target = parsed
         else:
             target = None
+        scenario = values.get("scenario")
+        if not is_blank(scenario):
+            parsed = to_number(scenario)
+            if parsed is None:
+                problems.append(InputError(f"scenario weight {scenario!r} of metric '{name}' is not a number",
+                                           where=cells["scenario"],
+                                           fix="enter the weight to try instead, or leave it blank to keep the weight"))
+                continue
+            scenario = parsed
+        else:
+            scenario = None
         metrics.append(Metric(
-            name=name, weight=weight, target=target,
+            name=name, weight=weight, target=target, scenario=scenario,
             normalization=None if is_blank(values.get("normalization")) else text(values["normalization"]).lower(),
             direction="higher" if is_blank(values.get("direction")) else text(values["direction"]).lower(),
             description="" if is_blank(values.get("description")) else text(values["description"]),
@@ -84,4 +95,7 @@ def parse_weights(grid: Grid, problems: list[CESError]) -> tuple[list[Metric] | 
         return None, {}  # every row had a problem, each already said: "no metrics" would repeat them
     weights_col = column_letter(grid.left + columns["weight"])
     span = f"{grid.name}!{weights_col}{grid.row_number(h) + 1}:{weights_col}{grid.top + len(grid.rows)}"
-    return metrics, {"metrics": grid.ref(h, columns["metric"]), "weights": span}
+    cells = {"metrics": grid.ref(h, columns["metric"]), "weights": span}
+    if "scenario" in columns:
+        cells["scenario"] = grid.ref(h, columns["scenario"])
+    return metrics, cells

@@ -38,6 +38,7 @@ class Metric:
     direction: str = "higher"
     description: str = ""
     cells: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    scenario: float | None = field(default=None, compare=False)  # a what-if weight (None: the weight)
 
     def where(self, what: str) -> str:
         return self.cells.get(what) or f"metric '{self.name}' {what}"
@@ -105,6 +106,14 @@ class Model:
     def with_settings(self, **changes) -> "Model":
         return replace(self, **changes)
 
+    def scenario_model(self) -> "Model | None":
+        """The what-if model: each metric's ``scenario`` weight in place of its weight (a metric
+        without one keeps its weight); None when no metric has one. Nothing else changes."""
+        if all(m.scenario is None for m in self.metrics):
+            return None
+        return replace(self, metrics=[replace(m, weight=m.weight if m.scenario is None else m.scenario, scenario=None)
+                                      for m in self.metrics])
+
     def fingerprint(self) -> str:
         """The first 12 hex digits of the SHA-256 of a canonical text of everything that changes a
         score: the metrics in order with weight, target, normalization and direction; the bands;
@@ -160,6 +169,7 @@ class Model:
                 notes.append(f"weights sum to {total:g}, not 1 or 100; they are used as proportions "
                              "of their total")
         self._validate_bands(found)
+        self._validate_scenario(found)
         if found and problems is None:
             raise InputError.gather(found)
         if problems is not None:
@@ -237,6 +247,27 @@ class Model:
             return
         if norm in ("percentile", "minmax") and m.target is not None:
             notes.append(f"metric '{m.name}': the target is not used by the {norm} normalization")
+
+    def _validate_scenario(self, found: list[CESError]) -> None:
+        """The what-if weights: numbers the method can use, not all 0."""
+        if all(m.scenario is None for m in self.metrics):
+            return
+        weights = [m.weight if m.scenario is None else m.scenario for m in self.metrics]
+        for m in self.metrics:
+            if m.scenario is not None and not _finite(m.scenario):
+                found.append(InputError(f"scenario weight '{m.scenario}' of metric '{m.name}' is not a number",
+                                        where=m.where("scenario"), fix="enter a number, or leave it blank"))
+                return
+            if m.scenario is not None and m.scenario < 0 and self.resolved_method == "index":
+                found.append(InputError(f"scenario weight {m.scenario:g} of metric '{m.name}' is negative, which the "
+                                        "index method cannot use", where=m.where("scenario"),
+                                        fix="use a weight of 0 or more"))
+                return
+        if all(w == 0 for w in weights if _finite(w)):
+            found.append(InputError("every scenario weight is 0, so the scenario would score nothing",
+                                    where=self.cells.get("scenario", "Weights"),
+                                    fix="give at least one metric a Scenario weight above 0, or clear the Scenario "
+                                        "column"))
 
     def _validate_bands(self, found: list[CESError]) -> None:
         if not self.bands:

@@ -23,7 +23,7 @@ Definitions (README "The math" documents the same):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -35,6 +35,7 @@ from .lift import Lift, lifts
 from .model import Model
 from .names import name_key
 from .outcomes import OutcomeReport, report as outcome_report
+from .scenario import ScenarioReport
 from .summary import band_summary, segment_summary, stats
 from .table import Table, prepare, side_by_side
 
@@ -70,6 +71,8 @@ class ScoreResult:
     segment_header: str | None = None
     card: dict[str, object] | None = None  # the model card (from the workbook: file name, Settings in force)
     outcomes: "OutcomeReport | None" = None  # what the outcomes say of the score (core.outcomes)
+    outcome_values: np.ndarray | None = None  # each customer's outcome: 1, 0 or NaN (not known)
+    scenario: "ScenarioReport | None" = None  # the what-if weights against today's (core.scenario)
 
 
 def contribution_header(metric_name: str) -> str:
@@ -78,7 +81,7 @@ def contribution_header(metric_name: str) -> str:
 
 def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
           segment_column: str | None = None, outcome_column: str | None = None,
-          actions: bool = True) -> ScoreResult:
+          actions: bool = True, scenario: dict[str, float] | None = None) -> ScoreResult:
     """Score every customer (row) of ``activity`` with ``model``.
 
     ``activity``: the first column (or ``id_column``) holds customer IDs; one column per metric,
@@ -89,17 +92,38 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
     The table rules (:mod:`ces_xl.core.table`) are those of a workbook's Activity sheet.
     ``actions``: also work out what it would take (``To next band``, ``Fastest lift``) and the
     Actions table, as a workbook's run does; ``False`` scores alone, in about half the time.
+    ``scenario``: what-if weights by metric name (the others keep theirs), compared with today
+    in ``result.scenario`` (band migration, movers, the AUC of both), as a Weights sheet's
+    Scenario column is; nothing is applied.
     """
+    if scenario is not None:
+        if not isinstance(scenario, dict):
+            raise InputError(f"scenario must be a dict of metric name -> weight, not {type(scenario).__name__}",
+                             where="scenario", fix="pass e.g. scenario={'Visits': 2}")
+        known = {name_key(m.name): m for m in model.metrics}
+        unknown = [name for name in scenario if name_key(name) not in known]
+        if unknown:
+            raise InputError(f"scenario names {', '.join(map(repr, unknown))}, not a metric of the model",
+                             where="scenario", fix=f"use the model's metric names: "
+                                                   f"{', '.join(m.name for m in model.metrics)}")
+        weights = {name_key(k): v for k, v in scenario.items()}
+        model = model.with_settings(metrics=[m if name_key(m.name) not in weights else
+                                             replace(m, scenario=weights[name_key(m.name)]) for m in model.metrics])
     if not isinstance(actions, bool):
         raise InputError(f"actions must be True or False, not {actions!r}", where="actions",
                          fix="pass actions=True (the default) or actions=False")
     notes = model.validate()
-    result = score_table(prepare(activity, model, id_column=id_column, segment_column=segment_column,
-                                 outcome_column=outcome_column), model, notes=notes, validated=True, lift=actions)
+    table = prepare(activity, model, id_column=id_column, segment_column=segment_column, outcome_column=outcome_column)
+    result = score_table(table, model, notes=notes, validated=True, lift=actions)
     if actions:
         from .actions import actions_table
 
         result.actions = actions_table(result)
+    what_if = model.scenario_model()
+    if what_if is not None:
+        from .scenario import compare
+
+        result.scenario = compare(result, table.counts, what_if, carried=list(table.shown))
     return result
 
 
@@ -183,6 +207,7 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
         segment_values=table.segments,
         segment_header=table.segment_header,
         outcomes=report,
+        outcome_values=table.outcomes,
     )
 
 
