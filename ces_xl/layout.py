@@ -299,7 +299,15 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
                                                                     for v in result.card.values()]})
         blocks.append(Block(blocks[-1].bottom + 2, 0, card, {"Value": "General"}, title="Model card"))
     blocks.append(Block(blocks[-1].bottom + 2, 0, _model_table(result),
-                        {"Weight": "0.0##", "Share of weight": "0.0%", "Target": NUMBER}, title="Model"))
+                        {"Weight": "0.0##", "Share of weight": "0.0%", "Suggested share": "0.0%", "Target": NUMBER},
+                        title="Model"))
+    if result.suggestion is not None:
+        s = result.suggestion
+        fit = pd.DataFrame({"Weights": ["In force", "Suggested (fitted to the outcomes, not applied)"],
+                            "AUC, cross-validated": [s.current_auc, s.cv_auc]})
+        blocks.append(Block(blocks[-1].bottom + 2, 0, fit, {"AUC, cross-validated": "0.000"},
+                            title=f"Suggested weights: how well each predicts {result.outcomes.column} on customers "
+                                  "left out of the fit"))
     if result.notes:
         blocks.append(Block(blocks[-1].bottom + 2, 0, pd.DataFrame({"Note": result.notes}), title="Notes"))
     # The charts stand right of the widest table (the notes may run under them).
@@ -357,15 +365,20 @@ def _model_table(result: ScoreResult) -> pd.DataFrame:
     metrics = result.model.metrics
     total = sum(m.weight for m in metrics)
     index = result.method == "index"
-    return pd.DataFrame({
+    table = {
         "Metric": [m.name for m in metrics],
         "Weight": [m.weight for m in metrics],
         "Share of weight": [m.weight / total if index and total else None for m in metrics],
+    }
+    if result.suggestion is not None:  # beside the weights in force, never in their place
+        table["Suggested share"] = result.suggestion.weights.tolist()
+    table |= {
         "Target": [m.target if index else None for m in metrics],
         "Normalization": [m.effective_normalization if index else "" for m in metrics],
         "Direction": [m.direction if index else "" for m in metrics],
         "Description": [m.description for m in metrics],
-    })
+    }
+    return pd.DataFrame(table)
 
 
 def _block_widths(blocks: list[Block], notes_width: float = 90) -> dict[int, float]:

@@ -210,3 +210,81 @@ def test_libreoffice_shows_the_scenarios_matrix_and_aucs(tmp_path, soffice):
                                                      ["Very engaged", "0", "0", "0"]]
     aucs = {r[0]: r[1] for r in sheet if r and r[0] in ("Today", "Scenario")}
     assert float(aucs["Today"]) == pytest.approx(0.75) and float(aucs["Scenario"]) == pytest.approx(5 / 6)
+
+
+# --- suggested weights ---------------------------------------------------------------------------
+
+def simulated(n: int, weights, seed: int, churn: bool = False):
+    """Customers simulated from known weights: each metric's normalized score uniform on [0, 1]
+    (counts of a cap target 100), the outcome drawn through a logistic link of the weighted score."""
+    rng = np.random.default_rng(seed)
+    s = rng.random((n, len(weights)))
+    p = 1 / (1 + np.exp(-(-4 + 8 * (s @ np.asarray(weights)))))
+    renewed = rng.random(n) < p
+    frame = pd.DataFrame(s * 100, columns=[f"M{i}" for i in range(len(weights))])
+    frame.insert(0, "ID", [f"C{i}" for i in range(n)])
+    frame["Outcome"] = np.where(~renewed if churn else renewed, "yes", "no")
+    model = ces_xl.Model([ces_xl.Metric(f"M{i}", 1, target=100) for i in range(len(weights))])
+    return frame, model
+
+
+@pytest.mark.parametrize("churn", [False, True])
+def test_suggested_weights_recover_the_generating_weights(churn):
+    # 20,000 customers from weights 0.5, 0.3, 0.2 and 0 (a metric that does nothing), seed 1.
+    # Stated tolerance: each within 0.03 of the truth; the useless metric gets (almost) nothing.
+    # As churn (the outcome is the renewal's absence) the same weights come back: the fit takes
+    # the outcome the way the score runs.
+    frame, model = simulated(20_000, [0.5, 0.3, 0.2, 0.0], seed=1, churn=churn)
+    result = ces_xl.score(frame, model)
+    suggested = result.suggestion.weights
+    assert suggested.sum() == pytest.approx(1) and (suggested >= 0).all()
+    np.testing.assert_allclose(suggested, [0.5, 0.3, 0.2, 0.0], atol=0.03)
+    assert result.suggestion.cv_auc > result.suggestion.current_auc  # equal weights predict worse
+    assert result.outcomes.auc.direction == (LOWER if churn else HIGHER)
+    assert [m.weight for m in result.model.metrics] == [1, 1, 1, 1]  # nothing applied
+
+
+def test_the_cross_validated_auc_is_never_taken_on_the_customers_fitted(monkeypatch):
+    from ces_xl.core import fit
+
+    fitted_on = []
+    real = fit.fit_weights
+
+    def recording(x, y):
+        fitted_on.append({tuple(row) for row in x.tolist()})
+        return real(x, y)
+
+    monkeypatch.setattr(fit, "fit_weights", recording)
+    frame, model = simulated(600, [0.4, 0.4, 0.2], seed=5)
+    result = ces_xl.score(frame, model)
+    s = result.suggestion
+    x = frame[["M0", "M1", "M2"]].to_numpy() / 100
+    assert len(s.folds) == fit.FOLDS and len(fitted_on) == fit.FOLDS + 1  # each fold, then all for the weights
+    for (train, test), seen in zip(s.folds, fitted_on):
+        assert not set(train) & set(test)
+        assert not {tuple(row) for row in x[test].tolist()} & seen  # no test customer was in its fit
+    # On pure noise the folds see through overfitting: the AUC stays near chance.
+    noise = frame.assign(Outcome=np.random.default_rng(9).choice(["yes", "no"], len(frame)))
+    assert abs(ces_xl.score(noise, model).suggestion.cv_auc - 0.5) < 0.08
+
+
+def test_too_few_outcomes_say_how_many_more(tmp_path):
+    frame, model = simulated(60, [0.5, 0.5], seed=2)
+    frame["Outcome"] = ["yes"] * 12 + ["no"] * 48
+    result = ces_xl.score(frame, model)
+    assert result.suggestion is None
+    assert "suggested weights need at least 20 customers with each outcome: 8 more with outcome yes" in result.notes
+
+
+def test_the_summary_shows_the_suggestion_beside_the_weights(tmp_path):
+    frame, model = simulated(400, [0.7, 0.3], seed=3)
+    rows = [["Customer", "M0", "M1", "Outcome"]] + frame[["ID", "M0", "M1", "Outcome"]].values.tolist()
+    path = make_workbook(tmp_path / "b.xlsx", {"Activity": rows, "Weights": [["Metric", "Weight", "Target"],
+                                                                           ["M0", 1, 100], ["M1", 1, 100]]})
+    result = ces_xl.score_workbook(path, tmp_path / "out.xlsx")
+    summary = list(openpyxl.load_workbook(tmp_path / "out.xlsx")["Summary"].iter_rows(values_only=True))
+    at = next(i for i, r in enumerate(summary) if r[0] == "Model")
+    header = list(summary[at + 1])
+    assert header[:4] == ["Metric", "Weight", "Share of weight", "Suggested share"]
+    assert [r[3] for r in summary[at + 2:at + 4]] == pytest.approx(result.suggestion.weights.tolist())
+    assert [r[1] for r in summary[at + 2:at + 4]] == [1, 1]  # the weights in force are unchanged

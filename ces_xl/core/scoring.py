@@ -36,6 +36,7 @@ from .model import Model
 from .names import name_key
 from .outcomes import OutcomeReport, report as outcome_report
 from .scenario import ScenarioReport
+from .fit import Suggestion
 from .summary import band_summary, segment_summary, stats
 from .table import Table, prepare, side_by_side
 
@@ -73,6 +74,7 @@ class ScoreResult:
     outcomes: "OutcomeReport | None" = None  # what the outcomes say of the score (core.outcomes)
     outcome_values: np.ndarray | None = None  # each customer's outcome: 1, 0 or NaN (not known)
     scenario: "ScenarioReport | None" = None  # the what-if weights against today's (core.scenario)
+    suggestion: "Suggestion | None" = None  # weights fitted to the outcomes, never applied (core.fit)
 
 
 def contribution_header(metric_name: str) -> str:
@@ -177,11 +179,21 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
                         pd.DataFrame(contributions, columns=contribution_columns, copy=False),
                         pd.DataFrame(shown, index=pd.RangeIndex(len(total)), copy=False)])
 
-    report = None
+    report = suggestion = None
     if table.outcomes is not None:
         report = outcome_report(total, columns["Band"], [b.label for b in model.bands], table.outcomes,
                                 table.outcome_header or "Outcome")
         notes.extend(report.notes)
+        if report.auc is not None and core.normalized is not None:
+            from .fit import suggest
+            from .outcomes import LOWER
+
+            shares = core.weights / core.weights.sum()
+            suggestion, said = suggest(np.ascontiguousarray(core.normalized), table.outcomes, shares,
+                                       report.auc.direction == LOWER, names)
+            notes.extend(said)
+        elif report.auc is not None:
+            notes.append("suggested weights are fitted to the metrics' normalized scores: they need the index method")
     if not has_data.all():
         notes.append(f"{int((~has_data).sum())} customer(s) have no data for any weighted metric and "
                      f"are banded '{NO_DATA}'")
@@ -208,6 +220,7 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
         segment_header=table.segment_header,
         outcomes=report,
         outcome_values=table.outcomes,
+        suggestion=suggestion,
     )
 
 
