@@ -3,6 +3,7 @@ each other, and a workbook's metric columns are matched once on the way to the S
 from __future__ import annotations
 
 import ast
+import importlib
 import sys
 from pathlib import Path
 
@@ -107,8 +108,8 @@ def test_each_metric_column_is_matched_once_from_reader_to_scores(tmp_path, monk
     monkeypatch.setattr(rules, "match_metrics", counting)
     # Modules that take `prepare` by name must have taken the real one before it is patched
     # (imported first here, they would keep the patch after the test).
-    import ces_xl.core.events  # noqa: F401
-    import ces_xl.core.scoring  # noqa: F401
+    for module in ("ces_xl.core.events", "ces_xl.core.scoring"):
+        importlib.import_module(module)
     monkeypatch.setattr(rules, "prepare", lambda *a, **k: pytest.fail("a workbook's table is prepared twice"))
     book = make_workbook(tmp_path / "seed.xlsx", SEED_001)
     if face == "api":
