@@ -288,3 +288,21 @@ def test_the_summary_shows_the_suggestion_beside_the_weights(tmp_path):
     assert header[:4] == ["Metric", "Weight", "Share of weight", "Suggested share"]
     assert [r[3] for r in summary[at + 2:at + 4]] == pytest.approx(result.suggestion.weights.tolist())
     assert [r[1] for r in summary[at + 2:at + 4]] == [1, 1]  # the weights in force are unchanged
+
+
+def test_the_button_writes_the_outcomes_and_the_scenario_as_the_headless_run(tmp_path):
+    pytest.importorskip("xlwings")
+    from ces_xl import button
+
+    from .test_button import remote_book, replay
+
+    path = make_workbook(tmp_path / "b.xlsx", SCENARIO_BOOK)
+    headless = ces_xl.score_workbook(path, tmp_path / "out.xlsx")
+    remote = remote_book(path)
+    start = [s.name for s in remote.sheets]
+    result = button.run(remote)
+    names, written = replay(remote, start)
+    assert "Scenario" in names
+    assert result.outcomes.auc == headless.outcomes.auc
+    assert result.scenario.movers.equals(headless.scenario.movers)
+    assert result.scenario.migration.equals(headless.scenario.migration)
