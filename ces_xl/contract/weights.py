@@ -62,28 +62,12 @@ def parse_weights(grid: Grid, problems: list[CESError]) -> tuple[list[Metric] | 
             problems.append(InputError(f"weight {values['weight']!r} of metric '{name}' is not a number",
                                        where=cells["weight"], fix="enter a number (0 switches the metric off)"))
             continue
-        target = values.get("target")
-        if not is_blank(target):
-            parsed = to_number(target)
-            if parsed is None:
-                problems.append(InputError(f"target {target!r} of metric '{name}' is not a number",
-                                           where=cells["target"],
-                                           fix="enter the activity level that earns full marks, or leave it blank"))
-                continue
-            target = parsed
-        else:
-            target = None
-        scenario = values.get("scenario")
-        if not is_blank(scenario):
-            parsed = to_number(scenario)
-            if parsed is None:
-                problems.append(InputError(f"scenario weight {scenario!r} of metric '{name}' is not a number",
-                                           where=cells["scenario"],
-                                           fix="enter the weight to try instead, or leave it blank to keep the weight"))
-                continue
-            scenario = parsed
-        else:
-            scenario = None
+        target = _optional_number(values.get("target"), "target", name, cells.get("target"), problems,
+                                  fix="enter the activity level that earns full marks, or leave it blank")
+        scenario = _optional_number(values.get("scenario"), "scenario weight", name, cells.get("scenario"), problems,
+                                    fix="enter the weight to try instead, or leave it blank to keep the weight")
+        if target is _BAD or scenario is _BAD:
+            continue
         metrics.append(Metric(
             name=name, weight=weight, target=target, scenario=scenario,
             normalization=None if is_blank(values.get("normalization")) else text(values["normalization"]).lower(),
@@ -99,3 +83,18 @@ def parse_weights(grid: Grid, problems: list[CESError]) -> tuple[list[Metric] | 
     if "scenario" in columns:
         cells["scenario"] = grid.ref(h, columns["scenario"])
     return metrics, cells
+
+
+_BAD = object()  # a cell that is neither blank nor a number (its problem is said)
+
+
+def _optional_number(value, what: str, name: str, where: str | None, problems: list[CESError], fix: str):
+    """An optional number of a metric's row: None when blank, the number, or _BAD (with a
+    problem naming the cell)."""
+    if is_blank(value):
+        return None
+    parsed = to_number(value)
+    if parsed is None:
+        problems.append(InputError(f"{what} {value!r} of metric '{name}' is not a number", where=where, fix=fix))
+        return _BAD
+    return parsed
