@@ -41,7 +41,7 @@ def cli() -> None:
 @click.option("--in-place", is_flag=True,
               help="Add the result sheets to WORKBOOK itself (replaced atomically; other sheets kept).")
 @click.option("-f", "--force", is_flag=True,
-              help="Replace OUT if it exists (columns you added to its Scores sheet are carried over).")
+              help="Replace OUT if it exists (columns you added to its Scores or Actions sheet are carried over).")
 @click.option("-q", "--quiet", is_flag=True,
               help="No progress bar and no summary: only the output path (notes and errors still go to stderr).")
 @click.option("--progress/--no-progress", default=None,
@@ -49,10 +49,12 @@ def cli() -> None:
                    "or never. Default: on a terminal.")
 def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quiet: bool,
           progress: bool | None) -> None:
-    """Score every customer in WORKBOOK and write Scores and Summary sheets.
+    """Score every customer in WORKBOOK and write the Scores, Summary, Actions and History
+    sheets (and Scenario, with a Scenario column in Weights).
 
     The input is never modified unless --in-place is given. An existing output is replaced
-    only with --force. Re-running replaces earlier Scores and Summary sheets.
+    only with --force. Re-running replaces the result sheets it wrote before; columns you
+    added to Scores or Actions are carried over.
 
     \b
     Examples:
