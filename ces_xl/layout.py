@@ -332,7 +332,11 @@ def _outcome_blocks(report, blocks: list[Block], colors: dict[str, str]) -> tupl
                 (AUC_LABEL, auc.value if auc else None), ("AUC 95% low", auc.low if auc else None),
                 ("AUC 95% high", auc.high if auc else None), ("Direction", auc.direction if auc else "")]
     formats = {4: "0.0%", 5: "0.000", 6: "0.000", 7: "0.000", 1: "0", 2: "0", 3: "0"}
-    table = pd.DataFrame({"Measure": [m for m, _ in measures], "Value": ["" if v is None else v for _, v in measures]})
+    # The direction beside the AUC itself (and on a row of its own, for filters and formulas).
+    about = {AUC_LABEL: auc.direction if auc else "no AUC: it needs outcomes of both kinds",
+             "AUC 95% low": "DeLong's 95% interval" if auc else "", "AUC 95% high": "DeLong's 95% interval" if auc else ""}
+    table = pd.DataFrame({"Measure": [m for m, _ in measures], "Value": ["" if v is None else v for _, v in measures],
+                          "About": [about.get(m, "") for m, _ in measures]})
     summary = Block(blocks[-1].bottom + 2, 0, table, {}, title=f"Does the score predict {name}?", row_formats=formats)
     by_band = Block(summary.bottom + 2, 0, report.by_band, {"Customers": "0", "With an outcome": "0",
                                                             "Outcome yes": "0", "Rate": "0.0%"},

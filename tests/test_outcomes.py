@@ -47,6 +47,9 @@ def test_the_auc_by_counting_pairs_ties_count_one_half(tmp_path):
     a = result.outcomes.auc
     assert a.raw == pytest.approx(6 / 9) and a.value == pytest.approx(6 / 9) and a.direction == HIGHER
     assert summary_value(tmp_path / "out.xlsx", "AUC") == pytest.approx(6 / 9)  # the cell right of "AUC"
+    [auc_row] = [r for r in openpyxl.load_workbook(tmp_path / "out.xlsx")["Summary"].iter_rows(values_only=True)
+                 if r[0] == "AUC"]
+    assert auc_row[2] == HIGHER  # and its direction beside it
     assert summary_value(tmp_path / "out.xlsx", "Direction") == HIGHER
     by_band = result.outcomes.by_band  # every score is under 40: all in the first band
     assert by_band.iloc[0][["Customers", "With an outcome", "Outcome yes"]].tolist() == [6, 6, 3]
