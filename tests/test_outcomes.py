@@ -309,3 +309,20 @@ def test_the_button_writes_the_outcomes_and_the_scenario_as_the_headless_run(tmp
     assert result.outcomes.auc == headless.outcomes.auc
     assert result.scenario.movers.equals(headless.scenario.movers)
     assert result.scenario.migration.equals(headless.scenario.migration)
+
+
+def test_outcomes_beside_an_event_log(tmp_path):
+    # Activity lists the customers and their outcomes; the events count the visits (no decay):
+    # C-1 2 visits, C-2 1, C-3 0, C-4 (only in the events, outcome not known) 3.
+    import datetime as dt
+
+    day = dt.date(2026, 11, 30)
+    sheets = {"Activity": [["Customer", "Outcome"], ["C-1", "no"], ["C-2", "yes"], ["C-3", "yes"]],
+              "Events": [["Customer", "Event", "Date"], ["C-1", "Visits", day], ["C-1", "Visits", day],
+                         ["C-2", "Visits", day], ["C-4", "Visits", day], ["C-4", "Visits", day], ["C-4", "Visits", day]],
+              "Weights": WEIGHTS}
+    result = ces_xl.score_workbook(make_workbook(tmp_path / "e.xlsx", sheets), tmp_path / "out.xlsx")
+    report = result.outcomes
+    assert (report.known, report.yes) == (3, 2)
+    # yes {1, 0} against no {2}: neither scores higher: a low score means the outcome, perfectly.
+    assert report.auc.value == 1.0 and report.auc.direction == LOWER

@@ -267,6 +267,13 @@ class Timeline:
             out[:self.listed] = values
             return out[keep]
 
+        def extended_outcomes(values: np.ndarray | None) -> np.ndarray | None:
+            if values is None:
+                return None
+            out = np.full(len(self.who), np.nan)  # customers only in the events: not known
+            out[:self.listed] = values
+            return out[keep]
+
         notes = list(table.notes) if table is not None else []
         if added and table is not None:
             notes.append(f"{added} customer(s) appear only in the events: they come after the Activity rows")
@@ -280,7 +287,9 @@ class Timeline:
                      segment_header=None if table is None else table.segment_header, rows=None,
                      shown={} if table is None else {h: extended(v) for h, v in table.shown.items()},
                      notes=notes, headers=[] if table is None else table.headers,
-                     id_cell=None if table is None else table.id_cell)
+                     id_cell=None if table is None else table.id_cell,
+                     outcomes=None if table is None else extended_outcomes(table.outcomes),
+                     outcome_header=None if table is None else table.outcome_header)
 
     def snapshots(self, days: list[int]) -> list:
         """The scores at each of ``days`` (earlier as-of dates), from the same events and rules:
