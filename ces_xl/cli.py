@@ -86,6 +86,9 @@ def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quie
     span = max(len(str(r)) for r in result.bands["Range"])
     for row in result.bands.itertuples(index=False):
         click.echo(f"  {row.Band:<{width}}  {row.Range:<{span}}  {row.Customers:>7}  ({row.Share:6.1%})")
+    if result.outcomes is not None and result.outcomes.auc is not None:
+        a = result.outcomes.auc
+        click.echo(f"  AUC for {result.outcomes.column}: {a.value:.2f} (95%: {a.low:.2f} to {a.high:.2f}); {a.direction}")
 
 
 @cli.command()

@@ -168,12 +168,38 @@ def october_history() -> list[list]:
     return [[v.date() if isinstance(v, _dt.datetime) else v for v in row] for row in rows]
 
 
+def renewals() -> dict[str, list[list]]:
+    """200 subscription accounts at renewal time: logins, seats used and support tickets in the
+    last quarter, and whether each account renewed. Renewal was drawn through a logistic link
+    from seats (most), logins (some) and tickets (none), so the weights in force (logins and
+    seats alike) can be bettered, and the Scenario column tries more weight on seats. Random
+    numbers from Python's random.random(), whose sequence Python keeps from version to version."""
+    import math
+    import random
+
+    rng = random.Random(7)
+    rows = [["Account", "Logins", "Seats used", "Tickets", "Owner", "Renewed"]]
+    for i in range(200):
+        logins, seats, tickets = int(rng.random() * 30), int(rng.random() * 12), int(rng.random() * 6)
+        drive = -3.0 + 5.0 * min(seats / 10, 1) + 1.5 * min(logins / 20, 1)
+        renewed = rng.random() < 1 / (1 + math.exp(-drive))
+        rows.append([f"R-{i + 1:03d}", logins, seats, tickets, ("Dana", "Lee", "Sam")[i % 3],
+                     "yes" if renewed else "no"])
+    return {
+        "Activity": rows,
+        "Weights": [["Metric", "Weight", "Target", "Direction", "Scenario"],
+                    ["Logins", 0.4, 20, "higher", 0.2], ["Seats used", 0.4, 10, "higher", 0.7],
+                    ["Tickets", 0.2, 5, "lower", 0.1]],
+        "Settings": [["Setting", "Value"], ["Outcome column", "Renewed"], ["As of", _D(2026, 11, 30)]],
+    }
+
+
 def examples() -> dict[str, dict[str, list[list]]]:
     """Each example file's name and its sheets (name -> rows of cell values, from A1)."""
     return {"seed001.xlsx": SEED001, "bad_name.xlsx": BAD_NAME, "mistakes.xlsx": MISTAKES,
             "crm_export.xlsx": crm_export(),
             "events.xlsx": {"Events": EVENTS, "Weights": EVENTS_WEIGHTS, "Settings": EVENTS_SETTINGS},
-            "monthly.xlsx": monthly()}
+            "monthly.xlsx": monthly(), "renewals.xlsx": renewals()}
 
 
 def write(path: Path, sheets: dict[str, list[list]]) -> None:
