@@ -89,6 +89,11 @@ class ResultSheet:
     print_title_rows: tuple[int, int] | None = None  # 0-based rows repeated on every printed page
 
 
+def score_format(result: ScoreResult) -> str:
+    """How scores and points are shown: one decimal for the 0-100 index, one or two for sums."""
+    return "0.0" if result.method == "index" else NUMBER
+
+
 def check_replaceable(name: str, first_row: list) -> None:
     """Refuse to replace a sheet called Scores, Summary or Kept notes that ces_xl did not write.
 
@@ -190,7 +195,7 @@ def history_sheet(result: ScoreResult) -> ResultSheet:
     frame = side_by_side([pd.DataFrame(columns, copy=False),
                           pd.DataFrame(counts[:, raw], columns=[names[i] for i in raw], copy=False),
                           pd.DataFrame({"Model": model}, copy=False)])
-    formats = {"As of": "yyyy-mm-dd", "Score": "0.0" if result.method == "index" else NUMBER}
+    formats = {"As of": "yyyy-mm-dd", "Score": score_format(result)}
     if result.id_format:
         formats[result.id_column] = result.id_format
     block = Block(0, 0, frame, formats, excel_table="CES_History")
@@ -201,8 +206,8 @@ def actions_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     """Who to call, most urgent first: an Excel table with filters, so a team can take its
     own rows (by Owner, Segment, Action or Priority)."""
     frame = result.actions
-    score_format = "0.0" if result.method == "index" else NUMBER
-    formats = {"Score": score_format, "Change": SIGNED, "To next band": score_format}
+    number = score_format(result)
+    formats = {"Score": number, "Change": SIGNED, "To next band": number}
     if result.id_format:
         formats[result.id_column] = result.id_format
     # A table needs a row below its header: with no one to call, the header stands alone.
@@ -215,7 +220,7 @@ def scenario_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     """The what-if: the weights side by side, how many customers move from each band to each,
     with outcomes the AUC of both, and the customers who change band. Nothing is applied."""
     report = result.scenario
-    score_format = "0.0" if result.method == "index" else NUMBER
+    number = score_format(result)
     blocks = [Block(2, 0, report.weights, {"Weight": "0.0##", "Scenario weight": "0.0##"}, title="Weights")]
     blocks.append(Block(blocks[-1].bottom + 2, 0, report.migration, {},
                         title="Customers by band: today's in rows, the scenario's in columns"))
@@ -229,7 +234,7 @@ def scenario_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
         blocks.append(Block(blocks[-1].bottom + 2, 0, table, {c: "0.000" for c in ("AUC", "AUC 95% low", "AUC 95% high")},
                             title=f"Does each predict {result.outcomes.column}?"))
     movers = report.movers
-    formats = {"Score": score_format, "Scenario score": score_format}
+    formats = {"Score": number, "Scenario score": number}
     if result.id_format:
         formats[str(movers.columns[0])] = result.id_format
     blocks.append(Block(blocks[-1].bottom + 2, 0, movers, formats, title=f"Customers who change band ({len(movers)})",
@@ -248,11 +253,11 @@ def kept_sheet(kept: pd.DataFrame, id_format: str | None = None) -> ResultSheet:
 
 def scores_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
     frame = result.scores
-    score_format = "0.0" if result.method == "index" else NUMBER
-    formats = {"Score": score_format, "Rank": "0", "Percentile": "0%", "Data coverage": "0%"}
-    formats.update({c: "0.0" if result.method == "index" else NUMBER for c in result.contribution_columns})
-    formats |= {"Previous score": score_format, "Change": SIGNED, "From activity": SIGNED, "From model": SIGNED,
-                "To next band": score_format}
+    number = score_format(result)
+    formats = {"Score": number, "Rank": "0", "Percentile": "0%", "Data coverage": "0%"}
+    formats.update({c: number for c in result.contribution_columns})
+    formats |= {"Previous score": number, "Change": SIGNED, "From activity": SIGNED, "From model": SIGNED,
+                "To next band": number}
     if result.id_format:  # IDs look as they did (00123, not 123)
         formats[result.id_column] = result.id_format
     block = Block(0, 0, frame, formats, excel_table="CES_Scores", band_column="Band")

@@ -223,16 +223,10 @@ def test_the_model_card_on_the_summary(tmp_path):
 
 def test_the_button_writes_the_actions_and_the_card(tmp_path):
     pytest.importorskip("xlwings")
-    from ces_xl import button
-
-    from .test_button import remote_book, replay
+    from .test_button import pressed_and_headless
 
     book = month(tmp_path / "b.xlsx", dt.date(2026, 11, 30), NOVEMBER)
-    headless = ces_xl.score_workbook(book, tmp_path / "out.xlsx")
-    remote = remote_book(book)
-    start = [s.name for s in remote.sheets]
-    result = button.run(remote)
-    names, written = replay(remote, start)
+    result, headless, names = pressed_and_headless(book, tmp_path / "out.xlsx")
     assert "Actions" in names
     assert result.actions.drop(columns="Why").equals(headless.actions.drop(columns="Why"))
     assert result.actions["Why"].tolist() == headless.actions["Why"].tolist()

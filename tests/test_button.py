@@ -63,6 +63,17 @@ def replay(book: "xw.Book", start_names: list[str]) -> tuple[list[str], dict[str
     return names, cells
 
 
+def pressed_and_headless(path: Path, out: Path):
+    """The button pressed on the workbook at ``path`` and the headless run into ``out``: both
+    results, and the sheets the button leaves in the workbook."""
+    headless = ces_xl.score_workbook(path, out)
+    remote = remote_book(path)
+    start = [s.name for s in remote.sheets]
+    pressed = button.run(remote)
+    names, _ = replay(remote, start)
+    return pressed, headless, names
+
+
 def excel_text(value):
     """What Excel stores for a value written through Range.Value: a leading apostrophe marks text."""
     return value[1:] if isinstance(value, str) and value.startswith("'") else value

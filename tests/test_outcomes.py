@@ -295,16 +295,10 @@ def test_the_summary_shows_the_suggestion_beside_the_weights(tmp_path):
 
 def test_the_button_writes_the_outcomes_and_the_scenario_as_the_headless_run(tmp_path):
     pytest.importorskip("xlwings")
-    from ces_xl import button
-
-    from .test_button import remote_book, replay
+    from .test_button import pressed_and_headless
 
     path = make_workbook(tmp_path / "b.xlsx", SCENARIO_BOOK)
-    headless = ces_xl.score_workbook(path, tmp_path / "out.xlsx")
-    remote = remote_book(path)
-    start = [s.name for s in remote.sheets]
-    result = button.run(remote)
-    names, written = replay(remote, start)
+    result, headless, names = pressed_and_headless(path, tmp_path / "out.xlsx")
     assert "Scenario" in names
     assert result.outcomes.auc == headless.outcomes.auc
     assert result.scenario.movers.equals(headless.scenario.movers)

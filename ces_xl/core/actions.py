@@ -21,6 +21,8 @@ import numpy as np
 import pandas as pd
 
 from .bands import band_index
+from .distinct import distinct_rows
+from .history import biggest_moves
 from .names import name_key
 
 RE_ENGAGE, CONVERT, UPSELL = "Re-engage", "Convert trial", "Upsell"
@@ -107,27 +109,10 @@ def _why(result, order: np.ndarray, kind: np.ndarray, where: np.ndarray, change:
     if "Previous band" in scores:
         parts.append(scores["Previous band"].to_numpy(dtype=object)[order])
     if result.point_changes is not None and len(order):
-        moved_points = result.point_changes[order]
-        size = np.abs(np.nan_to_num(moved_points))
-        best = size.argmax(axis=1)
-        parts += [best, size.max(axis=1) > 1e-9, np.round(moved_points[np.arange(len(order)), best], 1)]
-    codes, first = _distinct_rows(parts, len(order))
+        best, value, any_moved = biggest_moves(result.point_changes[order])
+        parts += [best, any_moved, np.round(value, 1)]
+    codes, first = distinct_rows(parts, len(order))
     return _sentences(result, order[first], kind[first], where, change)[codes]
-
-
-def _distinct_rows(parts: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows alike in every part share a code (0, 1, ... in order of first appearance); and the
-    first row of each code. By hashing, one part at a time: no sort of the rows."""
-    codes = np.zeros(n, dtype=np.int64)
-    for part in parts:
-        part_codes, distinct = pd.factorize(part)  # NaN and None: -1
-        codes, _ = pd.factorize(codes * (len(distinct) + 1) + part_codes + 1)
-    if not n:
-        return codes, codes
-    # Codes come in order of first appearance: a row whose code is above every code before it
-    # is the first of its code, and these rows come in code order.
-    seen = np.maximum.accumulate(codes)
-    return codes, np.flatnonzero(np.r_[True, codes[1:] > seen[:-1]])
 
 
 def _sentences(result, order: np.ndarray, kind: np.ndarray, where: np.ndarray, change: np.ndarray) -> np.ndarray:
@@ -156,11 +141,8 @@ def _sentences(result, order: np.ndarray, kind: np.ndarray, where: np.ndarray, c
     # Re-engage with a change: the metric behind it; otherwise what it would take.
     points = result.point_changes
     if points is not None and len(order):
-        moved_points = points[order]
-        size = np.abs(np.nan_to_num(moved_points))
-        best = size.argmax(axis=1)
-        value = moved_points[np.arange(len(order)), best]
-        behind = (kind == 0) & (size.max(axis=1) > 1e-9) & (np.nan_to_num(moved) < 0)
+        best, value, any_moved = biggest_moves(points[order])
+        behind = (kind == 0) & any_moved & (np.nan_to_num(moved) < 0)
         detail = np.where(behind, "; " + np.array(names, dtype=object)[best] + " " + _shown(value, signed=True)
                           + " points", detail)
     lift = scores["Fastest lift"].to_numpy(dtype=object)[order]

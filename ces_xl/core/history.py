@@ -105,12 +105,19 @@ def drivers(moved: np.ndarray, names: list[str]) -> np.ndarray:
     out = np.full(len(moved), None, dtype=object)
     if not len(moved) or not moved.shape[1]:
         return out
-    size = np.abs(np.nan_to_num(moved))
-    best = size.argmax(axis=1)
-    value = moved[np.arange(len(moved)), best]
-    for i in np.flatnonzero(size.max(axis=1) > 1e-9).tolist():
+    best, value, any_moved = biggest_moves(moved)
+    for i in np.flatnonzero(any_moved).tolist():
         out[i] = f"{names[best[i]]} {value[i]:+.1f}"
     return out
+
+
+def biggest_moves(moved: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per customer (a row of ``moved``, each metric's point change): the metric whose points
+    changed most either way (the first listed on a tie), its signed change, and whether
+    anything moved at all."""
+    size = np.abs(np.nan_to_num(moved))
+    best = size.argmax(axis=1)
+    return best, moved[np.arange(len(moved)), best], size.max(axis=1) > 1e-9
 
 
 def band_movement(previous_bands: np.ndarray, current_bands: np.ndarray, gone: np.ndarray,

@@ -22,13 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from .bands import band_index
+from .bands import SCORE_DECIMALS, band_index
+from .distinct import distinct_rows
 from .model import Model
-
-# Scores are banded after rounding to this many decimals (as in scoring.SCORE_DECIMALS).
-_DECIMALS = 9
 
 
 @dataclass
@@ -47,13 +44,10 @@ class Lift:
         some = np.flatnonzero(self.metric >= 0)
         if not len(some):
             return out
-        # (metric, events) pairs told apart by hashing (sorting a million pairs costs more)
-        counts, distinct = pd.factorize(self.events[some])
-        metric = self.metric[some]
-        where, keys = pd.factorize(counts.astype(np.int64) * len(self.fewer) + metric)
-        j, k = keys % len(self.fewer), distinct[keys // len(self.fewer)]
-        texts = np.array([f"{'-' if self.fewer[a] else '+'}{int(b)} {names[a]}" for a, b in zip(j.tolist(), k.tolist())],
-                         dtype=object)
+        metric, events = self.metric[some], self.events[some]
+        where, first = distinct_rows([metric, events], len(some))  # by hashing: no sort of a million pairs
+        texts = np.array([f"{'-' if self.fewer[j] else '+'}{int(k)} {names[j]}"
+                          for j, k in zip(metric[first].tolist(), events[first].tolist())], dtype=object)
         out[some] = texts[where]
         return out
 
@@ -68,7 +62,7 @@ def lifts(counts: np.ndarray, model: Model, core, *, row_sums) -> Lift:
     where = band_index(total, bands)
     uppers = np.array([b.upper for b in bands] + [np.nan, np.nan], dtype=float)
     boundary = uppers[np.where(where < len(bands) - 1, where, len(bands))]  # NaN: top band or no score
-    to_next = np.round(boundary - total, _DECIMALS)
+    to_next = np.round(boundary - total, SCORE_DECIMALS)
     index_method = model.resolved_method == "index"
     fewer = np.array([(m_.direction == "lower") if index_method else (m_.weight < 0) for m_ in model.metrics],
                      dtype=bool)
@@ -166,7 +160,7 @@ def _smallest(score, guesses: list[np.ndarray], bound: np.ndarray, most: np.ndar
 
     def passes(k, at):
         with np.errstate(invalid="ignore", over="ignore"):
-            return (np.round(score(k, at), _DECIMALS) > bound[at]) & (k <= most[at])
+            return (np.round(score(k, at), SCORE_DECIMALS) > bound[at]) & (k <= most[at])
 
     for guess in guesses:
         k = np.minimum(np.clip(np.where(np.isfinite(guess), guess, 1.0), 1.0, None), ceiling)

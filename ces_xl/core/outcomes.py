@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .ranks import ranks
 Z95 = 1.959963984540054  # the two-sided 95% point of the normal distribution
 FEW = 10  # fewer outcomes of either kind than this: the AUC is shown, with a warning
 HIGHER, LOWER = "a high score means the outcome is more likely", "a low score means the outcome is more likely"
@@ -61,8 +62,8 @@ def auc(scores, outcomes) -> Auc | None:
     n1, n0 = int(y.sum()), int((~y).sum())
     if not n1 or not n0:
         return None
-    every = _midranks(x)
-    among_yes, among_no = _midranks(x[y]), _midranks(x[~y])
+    every = ranks(x)[0]
+    among_yes, among_no = ranks(x[y])[0], ranks(x[~y])[0]
     # Each yes's share of the no's it beats (ties one half), and each no's share of the yes's
     # that beat it: their means are the AUC, their variances DeLong's S10 and S01.
     v10 = (every[y] - among_yes) / n0
@@ -73,19 +74,6 @@ def auc(scores, outcomes) -> Auc | None:
     half = Z95 * np.sqrt(s10 / n1 + s01 / n0)
     value, direction = (raw, HIGHER) if raw >= 0.5 else (1.0 - raw, LOWER)
     return Auc(value, float(max(value - half, 0.0)), float(min(value + half, 1.0)), direction, raw)
-
-
-def _midranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks, tied values sharing the mean of the ranks they span."""
-    order = np.argsort(x, kind="mergesort")
-    ordered = x[order]
-    starts = np.r_[True, ordered[1:] != ordered[:-1]]
-    first = np.flatnonzero(starts)
-    end = np.r_[first[1:], len(x)]
-    run = np.cumsum(starts) - 1
-    ranks = np.empty(len(x))
-    ranks[order] = ((first + 1 + end) / 2.0)[run]
-    return ranks
 
 
 def report(scores: np.ndarray, bands: np.ndarray, labels: list[str], outcomes: np.ndarray,

@@ -30,19 +30,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .bands import NO_DATA, band_index, band_labels
+from .bands import NO_DATA, SCORE_DECIMALS, band_index, band_labels
 from .lift import Lift, lifts
 from .model import Model
 from .names import name_key
+from .ranks import ranks as _ranks
 from .outcomes import OutcomeReport, report as outcome_report
 from .scenario import ScenarioReport
 from .fit import Suggestion
 from .summary import band_summary, segment_summary, stats
 from .table import Table, prepare, side_by_side
 
-# Scores are rounded to this many decimals before banding, so that float noise such as
-# 75.00000000000001 cannot move a customer who scored exactly 75 into the next band.
-SCORE_DECIMALS = 9
 
 
 @dataclass
@@ -380,34 +378,6 @@ def _normalize_all(x: np.ndarray, metrics, notes: list[str]) -> np.ndarray:
         s[:, lower] = 1.0 - s[:, lower]
     notes.extend(said[i] for i in sorted(said))
     return s
-
-
-def _ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two rankings of the non-NaN values of ``x`` (NaN stays NaN), from one sort:
-    ascending with tied values sharing the average of the ranks they span (pandas'
-    ``rank(method="average")``), and descending with ties taking the best rank
-    (``rank(method="min", ascending=False)``: 1 + how many are larger)."""
-    average = np.full(len(x), np.nan)
-    from_top = np.full(len(x), np.nan)
-    valid = ~np.isnan(x)
-    values = x[valid]
-    n = len(values)
-    if n == 0:
-        return average, from_top
-    order = np.argsort(values)
-    ordered = values[order]
-    starts = np.empty(n, dtype=bool)  # where a run of equal values begins, in sorted order
-    starts[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
-    first = np.flatnonzero(starts)  # each run's first sorted position (0-based)
-    end = np.append(first[1:], n)   # and one past its last
-    run = np.cumsum(starts) - 1     # the run of each sorted position
-    ranked = np.empty(n)
-    ranked[order] = ((first + 1 + end) / 2.0)[run]
-    average[valid] = ranked
-    ranked[order] = (n - end + 1.0)[run]
-    from_top[valid] = ranked
-    return average, from_top
 
 
 def _midrank_percentile(x: np.ndarray, ranks: np.ndarray | None = None) -> np.ndarray:

@@ -283,17 +283,10 @@ def _float_tails(values: np.ndarray, number_style: int) -> list[bytes]:
 
 def _float_tail_array(values: np.ndarray, number_style: int) -> np.ndarray:
     """:func:`_float_tails` of an array of any shape, as an object array of that shape (the
-    float columns of a block with the same style go through at once)."""
-    s = _b(number_style)
+    float columns of a block with the same style go through at once): each distinct value
+    formatted once, by :func:`_float_tail_each`."""
     distinct, where = np.unique(values, return_inverse=True)
-    texts = np.full(len(distinct), b"%s/>" % s, dtype=object)
-    finite = np.isfinite(distinct)
-    whole = finite & (np.trunc(distinct, where=finite, out=np.zeros_like(distinct)) == distinct) \
-        & (np.abs(distinct, where=finite, out=np.zeros_like(distinct)) < 2 ** 53)
-    fraction = finite & ~whole
-    texts[whole] = [b"%s><v>%d</v></c>" % (s, v) for v in distinct[whole].astype(np.int64).tolist()]
-    texts[fraction] = [b"%s><v>%r</v></c>" % (s, v) for v in distinct[fraction].tolist()]
-    return texts[where.ravel()].reshape(values.shape)
+    return _float_tail_each(distinct, number_style)[where.ravel()].reshape(values.shape)
 
 
 def _float_tail_each(values: np.ndarray, number_style: int) -> np.ndarray:
