@@ -286,7 +286,7 @@ def summary_sheet(result: ScoreResult, colors: dict[str, str]) -> ResultSheet:
         charts.append(Chart("Band mix by segment", by_segment, "Segment", counted, anchor=(18, 8), stacked=True,
                             colors=[colors.get(label, _GREY) for label in counted], value_title="Share of customers"))
     if result.outcomes is not None:
-        blocks, more = _outcome_blocks(result.outcomes, blocks, colors)
+        blocks, more = _outcome_blocks(result.outcomes, blocks)
         charts += more
     if result.band_mix is not None and len(result.band_mix) > 1:
         mix = result.band_mix
@@ -327,7 +327,7 @@ SHARE_SUFFIX = " (share)"
 AUC_LABEL = "AUC"  # SPEC: the cell labelled AUC, its value in the cell to its right
 
 
-def _outcome_blocks(report, blocks: list[Block], colors: dict[str, str]) -> tuple[list[Block], list[Chart]]:
+def _outcome_blocks(report, blocks: list[Block]) -> tuple[list[Block], list[Chart]]:
     """Does the score predict the outcome: the AUC with its interval and direction, the
     outcome rate per band, and per tenth of the scores with its lift (and a chart of it)."""
     name = report.column

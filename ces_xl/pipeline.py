@@ -21,10 +21,9 @@ import pandas as pd
 
 from .contract import WorkbookInput, read_contract
 from .contract.notes import parse_notes
-from .core.actions import ACTION_COLUMNS, actions_table
+from .core.actions import ACTION_COLUMNS
 from .core.notes import carry, id_key, merged
-from .core.scenario import compare
-from .core.scoring import ScoreResult, score_table
+from .core.scoring import ScoreResult, complete, score_table
 from .errors import CESError
 from .grid import ACTIVITY, EVENTS, HISTORY, Grid, find_sheet
 from .layout import ACTIONS, KEPT_HEADER_ROW, KEPT_NOTES, SCORES, ResultSheet, is_result_header, result_sheets
@@ -51,7 +50,7 @@ def score_grids(grids: dict[str, Grid],
                 cell_format: CellFormat | None = None, source: str | None = None,
                 release: bool = False) -> tuple[ScoreResult, list[ResultSheet]]:
     """Contract sheets in; the result, and the sheets that show it, out. The last results
-    (Scores, Kept notes) are among ``grids``, or ``previous(is_ours)`` reads them (``is_ours``
+    (Scores, Actions, Kept notes) are among ``grids``, or ``previous(is_ours)`` reads them (``is_ours``
     tells which Scores headers are ces-xl's). ``cell_format`` tells the IDs' number format;
     ``source`` is the workbook's file name, for the model card. ``release``: empty ``grids``
     once the contract is read, so the cell values (a third of the memory at a million rows)
@@ -64,9 +63,7 @@ def score_grids(grids: dict[str, Grid],
         grids.clear()
     result = score_table(workbook.table, workbook.model, notes=workbook.notes, validated=True)
     workbook.trend(result)
-    result.actions = actions_table(result)
-    if (what_if := workbook.model.scenario_model()) is not None:
-        result.scenario = compare(result, workbook.table.counts, what_if, carried=list(workbook.table.shown))
+    complete(result, workbook.table)
     result.card = workbook.card(source)
     if cell_format is not None and workbook.table.id_cell is not None:
         result.id_format = cell_format(workbook.sheet_names[ACTIVITY], *workbook.table.id_cell)

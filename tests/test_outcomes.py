@@ -320,3 +320,15 @@ def test_outcomes_beside_an_event_log(tmp_path):
     assert (report.known, report.yes) == (3, 2)
     # yes {1, 0} against no {2}: neither scores higher: a low score means the outcome, perfectly.
     assert report.auc.value == 1.0 and report.auc.direction == LOWER
+
+
+def test_scenario_weights_in_an_event_log_model_are_compared_too():
+    # The same what-if on every face: score_events finishes a result as score() and a workbook do.
+    events = pd.DataFrame({"Customer": ["C-1", "C-1", "C-2"], "Event": ["Visits", "Orders", "Visits"],
+                           "Date": ["2026-11-30"] * 3})
+    model = ces_xl.Model([ces_xl.Metric("Visits", 1, scenario=50), ces_xl.Metric("Orders", 10)])
+    result = ces_xl.score_events(events, model)
+    # Today: C-1 1 + 10 = 11, C-2 1; with Visits x 50: C-1 60 (Somewhat engaged), C-2 50 (Somewhat engaged).
+    assert result.scenario.movers["Customer"].tolist() == ["C-1", "C-2"]
+    assert result.scenario.movers["Scenario score"].tolist() == [60, 50]
+    assert result.actions is not None

@@ -7,22 +7,20 @@ input sheet; the table rules themselves are the core's (:mod:`ces_xl.core.table`
 """
 from __future__ import annotations
 
+import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
-import datetime as _dt
-
-import numpy as np
-
 from ..core import events as timeline
+from ..core.history import Snapshot
+from ..core.history import apply as apply_history
 from ..core.model import DEFAULT_BANDS, Model
 from ..core.names import nearest
 from ..core.table import Table
 from ..errors import CESError, InputError
-from ..core.history import Snapshot
-from ..core.history import apply as apply_history
 from ..grid import ACTIVITY, BANDS, EVENTS, HISTORY, SETTINGS, WEIGHTS, Grid, find_sheet
 from ..xlsx.a1 import MAX_ROWS
 from .activity import parse_activity
@@ -183,15 +181,14 @@ def _check_sources(model: Model, table: Table | None, events: timeline.EventLog,
                    found: dict[str, str], problems: list[CESError], notes: list[str]) -> None:
     """Each metric comes from one place: an Activity column, or the events. Both is a problem
     naming both; neither is a note (its count is 0 for everyone)."""
-    has_events = np.bincount(events.metric[events.metric >= 0], minlength=len(model.metrics)) > 0
-    headers = table.metric_headers if table is not None else [None] * len(model.metrics)
-    for i, (metric, header) in enumerate(zip(model.metrics, headers)):
-        if header is not None and has_events[i]:
-            first = int(np.flatnonzero(events.metric == i)[0])
-            row = int(events.rows[first]) if events.rows is not None else first
-            problems.append(InputError(
-                f"metric '{metric.name}' has a column in the {found[ACTIVITY]} sheet ('{header}') and events in the "
-                f"{found[EVENTS]} sheet (the first in row {grid.row_number(row)})", where=metric.where("name"),
-                fix=f"keep one: delete the {found[ACTIVITY]} column, or that metric's events"))
-        elif header is None and not has_events[i]:
-            notes.append(f"metric '{metric.name}' has no {ACTIVITY} column and no events: it is 0 for every customer")
+    both, neither = timeline.metric_sources(model, table, events)
+    for i in both:
+        metric = model.metrics[i]
+        first = int(np.flatnonzero(events.metric == i)[0])
+        row = int(events.rows[first]) if events.rows is not None else first
+        problems.append(InputError(
+            f"metric '{metric.name}' has a column in the {found[ACTIVITY]} sheet ('{table.metric_headers[i]}') and "
+            f"events in the {found[EVENTS]} sheet (the first in row {grid.row_number(row)})", where=metric.where("name"),
+            fix=f"keep one: delete the {found[ACTIVITY]} column, or that metric's events"))
+    notes += [f"metric '{model.metrics[i].name}' has no {ACTIVITY} column and no events: it is 0 for every customer"
+              for i in neither]

@@ -260,17 +260,12 @@ class Timeline:
             later = len(self.who) - int(keep.sum())
             added -= later
 
-        def extended(values: np.ndarray | None) -> np.ndarray | None:
+        def extended(values: np.ndarray | None, blank=None) -> np.ndarray | None:
+            """An Activity column over every customer: ``blank`` for those only in the events
+            (None, or NaN for an outcome: not known)."""
             if values is None:
                 return None
-            out = np.empty(len(self.who), dtype=object)
-            out[:self.listed] = values
-            return out[keep]
-
-        def extended_outcomes(values: np.ndarray | None) -> np.ndarray | None:
-            if values is None:
-                return None
-            out = np.full(len(self.who), np.nan)  # customers only in the events: not known
+            out = np.full(len(self.who), blank, dtype=object if blank is None else float)
             out[:self.listed] = values
             return out[keep]
 
@@ -288,7 +283,7 @@ class Timeline:
                      shown={} if table is None else {h: extended(v) for h, v in table.shown.items()},
                      notes=notes, headers=[] if table is None else table.headers,
                      id_cell=None if table is None else table.id_cell,
-                     outcomes=None if table is None else extended_outcomes(table.outcomes),
+                     outcomes=None if table is None else extended(table.outcomes, np.nan),
                      outcome_header=None if table is None else table.outcome_header)
 
     def snapshots(self, days: list[int]) -> list:
@@ -344,6 +339,16 @@ def read_log(frame: pd.DataFrame, model: Model, *, id_column=None, event_column=
     return EventLog(ids, metric, days, count, np.arange(len(frame))), notes
 
 
+def metric_sources(model: Model, table: Table | None, log: EventLog) -> tuple[list[int], list[int]]:
+    """Each metric comes from one place, an activity column or the events: the metrics (their
+    positions in the model) that have both, and those that have neither (0 for everyone)."""
+    has_events = np.bincount(log.metric[log.metric >= 0], minlength=len(model.metrics)) > 0
+    headers = table.metric_headers if table is not None else [None] * len(model.metrics)
+    both = [i for i, (h, e) in enumerate(zip(headers, has_events)) if h is not None and e]
+    neither = [i for i, (h, e) in enumerate(zip(headers, has_events)) if h is None and not e]
+    return both, neither
+
+
 def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: float | None = None,
                  half_life: float | None = None, activity: pd.DataFrame | None = None, history: int = 0,
                  every: str | float = "month", **columns):
@@ -357,9 +362,8 @@ def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: floa
     or a number of days), for the trend: ``result.history``, the change columns, the band mix
     and the band movement, as the Settings sheet's History and Every give them. Returns the
     same :class:`~ces_xl.core.scoring.ScoreResult` as :func:`~ces_xl.core.scoring.score`."""
-    from .actions import actions_table
     from .history import apply as apply_history
-    from .scoring import score_table
+    from .scoring import complete, score_table
     from .table import prepare
 
     # the Settings sheet's rules for History and Every
@@ -377,14 +381,13 @@ def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: floa
     log, more = read_log(events, model, **columns)
     notes.extend(more)
     table = prepare(activity, model, optional=True) if activity is not None else None
-    has_events = np.bincount(log.metric[log.metric >= 0], minlength=len(model.metrics)) > 0
-    headers = table.metric_headers if table is not None else [None] * len(model.metrics)
-    both = [m.name for m, h, e in zip(model.metrics, headers, has_events) if h is not None and e]
+    both, neither = metric_sources(model, table, log)
     if both:
-        raise InputError(f"metric(s) {', '.join(map(repr, both))} have a column in the activity table and events",
+        raise InputError(f"metric(s) {', '.join(repr(model.metrics[i].name) for i in both)} have a column in the "
+                         "activity table and events",
                          fix="keep one source for each metric: drop the column, or those events")
-    notes += [f"metric '{m.name}' has no activity column and no events: it is 0 for every customer"
-              for m, h, e in zip(model.metrics, headers, has_events) if h is None and not e]
+    notes += [f"metric '{model.metrics[i].name}' has no activity column and no events: it is 0 for every customer"
+              for i in neither]
     if as_of is None:
         if not len(log):
             raise InputError("there are no events, and no as-of date", where="as_of", fix="pass as_of=")
@@ -399,6 +402,6 @@ def score_events(events: pd.DataFrame, model: Model, *, as_of=None, window: floa
                          where="as_of", fix="pass a later as_of=")
     result = score_table(now, model, notes=notes, validated=True)
     apply_history(result, now.counts, counting.snapshots(snapshot_days(day, history, every)), day)
-    result.actions = actions_table(result)
+    complete(result, now)
     return result
 

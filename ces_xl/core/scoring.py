@@ -115,16 +115,22 @@ def score(activity: pd.DataFrame, model: Model, *, id_column: str | None = None,
     notes = model.validate()
     table = prepare(activity, model, id_column=id_column, segment_column=segment_column, outcome_column=outcome_column)
     result = score_table(table, model, notes=notes, validated=True, lift=actions)
+    complete(result, table, actions=actions)
+    return result
+
+
+def complete(result: ScoreResult, table: Table, *, actions: bool = True) -> None:
+    """What comes after the scores and their trend, on every face: the Actions table (which
+    reads the change), and with scenario weights in the model the what-if."""
     if actions:
         from .actions import actions_table
 
         result.actions = actions_table(result)
-    what_if = model.scenario_model()
+    what_if = result.model.scenario_model()
     if what_if is not None:
         from .scenario import compare
 
         result.scenario = compare(result, table.counts, what_if, carried=list(table.shown))
-    return result
 
 
 def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
