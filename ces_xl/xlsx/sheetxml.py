@@ -171,25 +171,10 @@ def chart_xml(sheet_name: str, chart: Chart) -> bytes:
             '</c:numRef></c:val></c:ser>')
     grouping = "percentStacked" if chart.stacked else "clustered"
     overlap = '<c:overlap val="100"/>' if chart.stacked else ""
-    legend = '<c:legend><c:legendPos val="r"/><c:overlay val="0"/></c:legend>' if len(chart.series) > 1 else ""
-    number = "0%" if chart.stacked else "General"
-    return (
-        f'{XML_HEAD}<c:chartSpace xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
-        'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
-        f'xmlns:r="{DOC_REL}"><c:roundedCorners val="0"/><c:chart>{title(chart.title)}'
-        '<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/><c:barChart><c:barDir val="col"/>'
-        f'<c:grouping val="{grouping}"/><c:varyColors val="0"/>{"".join(series)}'
-        f'<c:gapWidth val="80"/>{overlap}<c:axId val="10"/><c:axId val="100"/></c:barChart>'
-        '<c:catAx><c:axId val="10"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        '<c:axPos val="b"/><c:numFmt formatCode="General" sourceLinked="0"/><c:majorTickMark val="none"/>'
-        '<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/><c:crossAx val="100"/><c:crosses val="autoZero"/>'
-        '<c:auto val="1"/><c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
-        '<c:valAx><c:axId val="100"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        f'<c:axPos val="l"/><c:majorGridlines/>{title(chart.value_title) if chart.value_title else ""}'
-        f'<c:numFmt formatCode="{number}" sourceLinked="0"/>'
-        '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
-        '<c:crossAx val="10"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx></c:plotArea>'
-        f'{legend}<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>').encode("utf-8")
+    plot = (f'<c:barChart><c:barDir val="col"/><c:grouping val="{grouping}"/><c:varyColors val="0"/>'
+            f'{"".join(series)}<c:gapWidth val="80"/>{overlap}<c:axId val="10"/><c:axId val="100"/></c:barChart>')
+    return _chart_space(chart, title, plot, category_format="General",
+                        value_format="0%" if chart.stacked else "General", legend=len(chart.series) > 1)
 
 
 def _line_chart(sheet: str, chart: Chart, title, fill, cat: str, first: int, last: int) -> bytes:
@@ -208,25 +193,33 @@ def _line_chart(sheet: str, chart: Chart, title, fill, cat: str, first: int, las
             f'<c:cat><c:numRef><c:f>{sheet}!${cat}${first}:${cat}${last}</c:f></c:numRef></c:cat>'
             f'<c:val><c:numRef><c:f>{sheet}!${val}${first}:${val}${last}</c:f></c:numRef></c:val>'
             '<c:smooth val="0"/></c:ser>')
+    plot = (f'<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>{"".join(series)}'
+            '<c:marker val="1"/><c:axId val="10"/><c:axId val="100"/></c:lineChart>')
+    return _chart_space(chart, title, plot, category_format="yyyy-mm-dd", value_format="0%", legend=True)
+
+
+def _chart_space(chart: Chart, title, plot: str, *, category_format: str, value_format: str,
+                 legend: bool) -> bytes:
+    """A chart part around its plot (bars or lines): the title, the category axis along the
+    bottom and the value axis on the left (with gridlines and its own title), the legend on
+    the right when asked for."""
+    value_title = title(chart.value_title) if chart.value_title else ""
+    key = '<c:legend><c:legendPos val="r"/><c:overlay val="0"/></c:legend>' if legend else ""
     return (
         f'{XML_HEAD}<c:chartSpace xmlns:c="http://schemas.openxmlformats.org/drawingml/2006/chart" '
         'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main" '
         f'xmlns:r="{DOC_REL}"><c:roundedCorners val="0"/><c:chart>{title(chart.title)}'
-        '<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/><c:lineChart><c:grouping val="standard"/>'
-        f'<c:varyColors val="0"/>{"".join(series)}<c:marker val="1"/><c:axId val="10"/><c:axId val="100"/>'
-        '</c:lineChart><c:catAx><c:axId val="10"/><c:scaling><c:orientation val="minMax"/></c:scaling>'
-        '<c:delete val="0"/><c:axPos val="b"/><c:numFmt formatCode="yyyy-mm-dd" sourceLinked="0"/>'
-        '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
-        '<c:crossAx val="100"/><c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/>'
-        '<c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
+        f'<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/>{plot}'
+        '<c:catAx><c:axId val="10"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
+        f'<c:axPos val="b"/><c:numFmt formatCode="{category_format}" sourceLinked="0"/><c:majorTickMark val="none"/>'
+        '<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/><c:crossAx val="100"/><c:crosses val="autoZero"/>'
+        '<c:auto val="1"/><c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
         '<c:valAx><c:axId val="100"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        f'<c:axPos val="l"/><c:majorGridlines/>{title(chart.value_title) if chart.value_title else ""}'
-        '<c:numFmt formatCode="0%" sourceLinked="0"/><c:majorTickMark val="none"/><c:minorTickMark val="none"/>'
-        '<c:tickLblPos val="nextTo"/><c:crossAx val="10"/><c:crosses val="autoZero"/>'
-        '<c:crossBetween val="between"/></c:valAx></c:plotArea><c:legend><c:legendPos val="r"/>'
-        '<c:overlay val="0"/></c:legend><c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart>'
-        '</c:chartSpace>').encode("utf-8")
-
+        f'<c:axPos val="l"/><c:majorGridlines/>{value_title}'
+        f'<c:numFmt formatCode="{value_format}" sourceLinked="0"/>'
+        '<c:majorTickMark val="none"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
+        '<c:crossAx val="10"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx></c:plotArea>'
+        f'{key}<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>').encode("utf-8")
 
 # --- cells ---------------------------------------------------------------------------------
 #
