@@ -5,9 +5,6 @@ import numpy as np
 
 from .model import Band
 
-# Scores are rounded to this many decimals before banding, so that float noise such as
-# 75.00000000000001 cannot move a customer who scored exactly 75 into the next band.
-SCORE_DECIMALS = 9
 NO_DATA = "No data"  # the band of a customer with no score (no data for any weighted metric)
 
 

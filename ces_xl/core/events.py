@@ -6,7 +6,8 @@ SPEC "Events: counts from a dated log". A metric's value for a customer is the s
 * ``age`` = the as-of date minus the event's date, in whole days (a date-time counts by its
   date); an event counts when ``0 <= age < window`` (no window: any ``age >= 0``); events after
   the as-of date are ignored;
-* ``decay = 0.5 ** (age / half_life)``, or 1 without a half-life.
+* ``decay = 0.5 ** (age / half_life)``, or 1 without a half-life;
+* the sum is rounded to 9 decimals (:mod:`ces_xl.core.rounding`), so every engine counts alike.
 
 Dates are day numbers: whole days since 1899-12-30, the day spreadsheets count from, so that a
 spreadsheet's date serial (46000.75) is its day number once its time of day is dropped. Dates
@@ -27,6 +28,7 @@ import pandas as pd
 from ..errors import CESError, InputError
 from .model import Model
 from .names import did_you_mean, name_key
+from .rounding import rounded
 from .table import MAX_PROBLEMS, Places, Table, classify
 
 EPOCH = _dt.date(1899, 12, 30)
@@ -197,9 +199,11 @@ def event_counts(log: EventLog, who: np.ndarray, metrics: int, as_of: int, windo
         keep &= age < window
     weight = log.count[keep]
     if half_life is not None:
-        weight = weight * np.exp2(-age[keep] / half_life)
+        weight = weight * np.power(0.5, age[keep] / half_life)  # as SQL's POWER(0.5, age / half_life)
     flat = np.bincount(positions[keep] * metrics + log.metric[keep], weights=weight, minlength=len(who) * metrics)
-    return flat.reshape(len(who), metrics)
+    # Rounded as scores are (core.rounding): the sum of a customer's events depends on the order
+    # they are added in, and two customers with the same events must tie in every engine.
+    return rounded(flat).reshape(len(who), metrics)
 
 
 # --- snapshots -----------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import pandas as pd
 from .bands import NO_DATA
 from .model import Model
 from .notes import id_key
+from .rounding import rounded
 
 
 @dataclass
@@ -194,10 +195,10 @@ def apply(result, table_counts: np.ndarray, snapshots: list[Snapshot], as_of: in
         return
     points = scores[result.contribution_columns].to_numpy(dtype=float)
     change = explain(ids, total, points, model, previous, rescorer(model))
-    new = {"Previous score": change.previous_score, "Change": np.round(change.change, 9),
+    new = {"Previous score": change.previous_score, "Change": rounded(change.change),
            "Previous band": change.previous_band, "Change driver": change.driver}
     if change.from_activity is not None:
-        new |= {"From activity": np.round(change.from_activity, 9), "From model": np.round(change.from_model, 9)}
+        new |= {"From activity": rounded(change.from_activity), "From model": rounded(change.from_model)}
         result.notes.append(f"the model changed since {_date(previous.as_of)} (its fingerprint was "
                             f"{previous.model or 'unknown'}): Change is split into From activity and From model")
     # Before what it would take (To next band, Fastest lift) and the points.

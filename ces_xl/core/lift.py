@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bands import SCORE_DECIMALS, band_index
+from .bands import band_index
+from .rounding import rounded
 from .distinct import distinct_rows
 from .model import Model
 
@@ -62,7 +63,7 @@ def lifts(counts: np.ndarray, model: Model, core, *, row_sums) -> Lift:
     where = band_index(total, bands)
     uppers = np.array([b.upper for b in bands] + [np.nan, np.nan], dtype=float)
     boundary = uppers[np.where(where < len(bands) - 1, where, len(bands))]  # NaN: top band or no score
-    to_next = np.round(boundary - total, SCORE_DECIMALS)
+    to_next = rounded(boundary - total)
     index_method = model.resolved_method == "index"
     fewer = np.array([(m_.direction == "lower") if index_method else (m_.weight < 0) for m_ in model.metrics],
                      dtype=bool)
@@ -160,7 +161,7 @@ def _smallest(score, guesses: list[np.ndarray], bound: np.ndarray, most: np.ndar
 
     def passes(k, at):
         with np.errstate(invalid="ignore", over="ignore"):
-            return (np.round(score(k, at), SCORE_DECIMALS) > bound[at]) & (k <= most[at])
+            return (rounded(score(k, at)) > bound[at]) & (k <= most[at])
 
     for guess in guesses:
         k = np.minimum(np.clip(np.where(np.isfinite(guess), guess, 1.0), 1.0, None), ceiling)

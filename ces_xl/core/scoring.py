@@ -30,11 +30,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .bands import NO_DATA, SCORE_DECIMALS, band_index, band_labels
+from .bands import NO_DATA, band_index, band_labels
 from .lift import Lift, lifts
 from .model import Model
 from .names import name_key
 from .ranks import ranks as _ranks
+from .rounding import rounded
 from .outcomes import OutcomeReport, report as outcome_report
 from .scenario import ScenarioReport
 from .fit import Suggestion
@@ -231,7 +232,7 @@ def score_table(table: Table, model: Model, *, notes: list[str] | None = None,
 class MatrixScores(NamedTuple):
     """What :func:`score_matrix` computes: one row per customer, one column per metric."""
 
-    total: np.ndarray              # the scores, rounded to SCORE_DECIMALS; NaN: no data
+    total: np.ndarray              # the scores, rounded (core.rounding); NaN: no data
     contributions: np.ndarray      # each metric's points (NaN where a count is excluded)
     normalized: np.ndarray | None  # index method: each metric's score s in [0, 1]
     denominator: np.ndarray        # index method: the weight total a row is divided by
@@ -297,7 +298,7 @@ def score_matrix(x, model: Model, notes: list[str] | None = None, *, validate: b
         # A customer with no data for any weighted metric (only possible under the exclude policy)
         # has no score rather than a made-up one.
         total = np.where(has_data, total, np.nan)
-    total = np.round(total, SCORE_DECIMALS)
+    total = rounded(total)
     return MatrixScores(total, contributions, s, denominator, weights, present, has_data)
 
 
