@@ -6,6 +6,8 @@ Public API::
     result = ces_xl.score_workbook("book.xlsx")               # writes book-scored.xlsx
     model = ces_xl.Model([ces_xl.Metric("Visits", 1), ces_xl.Metric("Purchases", 5)])
     result = ces_xl.score(activity_dataframe, model)           # result.scores is a DataFrame
+    run = ces_xl.score_event_files("events.parquet", "model.xlsx", "scores.parquet")  # on DuckDB
+    print(ces_xl.events_sql("model.xlsx", "spark"))            # the same model as Spark SQL
 """
 from __future__ import annotations
 
@@ -20,13 +22,14 @@ __version__ = "0.1.0"
 # workbook before pandas is imported; `import ces_xl` alone stays light.
 _LAZY = {
     "default_output": "api", "read_workbook": "api", "score_workbook": "api",
+    "events_sql": "api", "score_event_files": "api",
     "NO_DATA": "core.bands", "assign_bands": "core.bands", "ScoreResult": "core.scoring", "score": "core.scoring",
     "score_events": "core.events",
     "DEFAULT_BANDS": "core.model", "Band": "core.model", "Metric": "core.model", "Model": "core.model",
 }
 
 if TYPE_CHECKING:
-    from .api import default_output, read_workbook, score_workbook
+    from .api import default_output, events_sql, read_workbook, score_event_files, score_workbook
     from .core.bands import NO_DATA, assign_bands
     from .core.events import score_events
     from .core.scoring import ScoreResult, score
@@ -56,6 +59,7 @@ def main() -> None:
 __all__ = [
     "Band", "CESError", "DEFAULT_BANDS", "FileError", "InputError", "Metric", "Model", "NO_DATA", "ScoreResult",
     "SetupError",
-    "assign_bands", "default_output", "main", "read_workbook", "score", "score_events", "score_workbook",
+    "assign_bands", "default_output", "events_sql", "main", "read_workbook", "score", "score_event_files",
+    "score_events", "score_workbook",
     "__version__",
 ]

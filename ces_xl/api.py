@@ -1,4 +1,5 @@
-"""The headless face as a Python API: score a workbook file, or read its contract sheets."""
+"""The headless face as a Python API: score a workbook file, or read its contract sheets; score
+event files on DuckDB, or write the model as SQL (``score_event_files``, ``events_sql``)."""
 from __future__ import annotations
 
 import os
@@ -8,11 +9,11 @@ from . import pipeline
 from .contract import WorkbookInput, read_contract
 from .core.scoring import ScoreResult
 from .errors import InputError
-from .pipeline import Progress
+from .pipeline import Progress, events_sql, score_event_files
 from .xlsx.atomic import default_output, resolve_output
 from .xlsx.reader import WorkbookRead, check_input_path, read_grids
 
-__all__ = ["default_output", "read_workbook", "score_workbook"]
+__all__ = ["default_output", "events_sql", "read_workbook", "score_event_files", "score_workbook"]
 
 
 def read_workbook(path: str | os.PathLike) -> WorkbookInput:

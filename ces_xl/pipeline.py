@@ -12,7 +12,9 @@ analyst typed is lost").
 """
 from __future__ import annotations
 
+import datetime as _dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -24,7 +26,7 @@ from .contract.notes import parse_notes
 from .core.actions import ACTION_COLUMNS
 from .core.notes import carry, id_key, merged
 from .core.scoring import ScoreResult, complete, score_table
-from .errors import CESError
+from .errors import CESError, FileError, InputError
 from .grid import ACTIVITY, EVENTS, HISTORY, Grid, find_sheet
 from .layout import ACTIONS, KEPT_HEADER_ROW, KEPT_NOTES, SCORES, ResultSheet, is_result_header, result_sheets
 from .xlsx.atomic import atomic_output
@@ -201,3 +203,146 @@ def _last_results(path: Path, ours: Callable[[str], bool], notes: list[str]) -> 
         notes.append(f"the columns you added to the Scores or Actions sheet of {path.name} could not be read, so they "
                      f"are not carried over ({error})")
         return {}
+
+
+# --- event logs beyond a sheet (ces-xl score-events) ---------------------------------------
+
+@dataclass
+class EventsRun:
+    """What scoring an event log produced."""
+
+    output: Path | None           # the file written (None: the scores are in ``scores``)
+    events: int                   # rows in the event files
+    customers: int
+    as_of: "_dt.date"
+    bands: pd.DataFrame           # Band, Customers, Share
+    notes: list[str]
+    scores: pd.DataFrame | None = None     # one row per customer, when no Parquet or CSV file was written
+    result: ScoreResult | None = None      # the numpy core's full result, for an .xlsx output
+
+
+OUTPUT_KINDS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".xlsx": "xlsx"}
+
+
+def score_event_files(events, model, output: str | os.PathLike | None = None, *, as_of=None, columns=None,
+                      memory_limit: str | None = None, threads: int | None = None, force: bool = False,
+                      progress: Progress | None = None) -> EventsRun:
+    """Score an event log of Parquet or CSV files (a file, a folder, a glob, or a list of files)
+    on DuckDB with ``model`` (a :class:`~ces_xl.core.model.Model`, or the path of a workbook
+    whose Weights, Bands and Settings sheets are the model). ``output``: a ``.parquet`` or
+    ``.csv`` file of one row per customer, or an ``.xlsx`` copy of the model workbook with the
+    Scores, Summary and Actions sheets (when the customers fit in a sheet); None returns the
+    rows in ``EventsRun.scores``. Nothing is written until everything is counted and checked,
+    and then atomically."""
+    from .core.events import date_value
+    from .engines.duckdb import EventColumns, EventLog, find_files
+    from .xlsx.atomic import check_output_path
+
+    report = progress or (lambda stage, percent: None)
+    book = Path(model) if isinstance(model, (str, os.PathLike)) else None
+    model, settings, notes = _book_model(model)
+    target = kind = None
+    if output is not None:
+        target = Path(output)
+        kind = OUTPUT_KINDS.get(target.suffix.lower())
+        if kind is None:
+            raise InputError(f"{target.name}: the scores are written as .parquet, .csv or .xlsx", where="--output",
+                             fix="end the file name with .parquet, .csv or .xlsx")
+        if kind == "xlsx" and book is None:
+            raise InputError("an .xlsx output is the model's workbook with the result sheets", where="--output",
+                             fix="give the model as a workbook path, or write .parquet or .csv")
+        check_output_path(target)
+        if target.exists() and not force:
+            raise FileError("the file exists", where=str(target), fix="pass --force to replace it, or choose another name")
+    day = None
+    if as_of is not None:
+        day = date_value(as_of, "--as-of")
+    elif settings is not None and settings.as_of is not None:
+        day = settings.as_of
+    if settings is not None and settings.history:
+        notes.append("History is counted by 'ces-xl score' on a workbook's Events sheet; score-events scores the "
+                     "as-of date alone")
+    files = find_files(events)
+    with EventLog(files, columns or EventColumns(), memory_limit=memory_limit, threads=threads) as log:
+        counted = log.count(model, day, progress=report)
+        notes += counted.notes
+        if kind == "xlsx":
+            return _events_workbook(log, model, settings, book, target, counted, notes, report)
+        mix = log.score(lambda share: report("scoring", 85.0 + 10.0 * share))
+        mix["Share"] = mix["Customers"] / max(counted.customers, 1)
+        scores = None
+        if target is None:
+            scores = log.scores_frame()
+        else:
+            with atomic_output(target) as tmp:
+                log.write(tmp, kind, lambda share: report("writing", 95.0 + 5.0 * share))
+    report("done", 100.0)
+    return EventsRun(output=target, events=counted.events, customers=counted.customers, as_of=counted.as_of,
+                     bands=mix, notes=notes, scores=scores)
+
+
+def _events_workbook(log, model, settings, book: Path, target: Path, counted, notes: list[str],
+                     report: Progress) -> EventsRun:
+    """The counts DuckDB made, scored by the numpy core (the same numbers: the parity tests
+    say so) into the model workbook's copy with the usual result sheets."""
+    from .contract import Settings, WorkbookInput
+    from .core.events import EPOCH
+    from .core.table import Table
+    from .xlsx.a1 import MAX_ROWS
+
+    if counted.customers > MAX_ROWS - 1:
+        raise InputError(f"{counted.customers:,} customers do not fit in a sheet ({MAX_ROWS - 1:,} rows)",
+                         where="--output", fix="write the scores as .parquet or .csv")
+    ids, counts = log.counts_frame()
+    table = Table(ids=ids, counts=counts, id_header=log.id_header, metric_headers=[None] * len(model.metrics))
+    report("scoring", 85.0)
+    result = score_table(table, model, notes=list(notes), validated=True)
+    complete(result, table)
+    workbook = WorkbookInput(table=table, model=model, settings=settings or Settings(), sheet_names={}, notes=notes,
+                             as_of=(counted.as_of - EPOCH).days)
+    result.card = workbook.card(book.name, events=True)
+    sheets = result_sheets(result)
+    report("writing", 90.0)
+    with atomic_output(target) as tmp:
+        write_results(book, tmp, sheets)
+    report("done", 100.0)
+    return EventsRun(output=target, events=counted.events, customers=counted.customers, as_of=counted.as_of,
+                     bands=result.bands[["Band", "Customers", "Share"]], notes=result.notes, result=result)
+
+
+def _book_model(model) -> tuple[object, object, list[str]]:
+    """``model`` as a Model, with the Settings and notes of its workbook when it is a path."""
+    from .contract import read_model
+    from .core.model import Model
+    from .grid import BANDS, SETTINGS, WEIGHTS
+    from .xlsx.reader import check_input_path
+
+    if isinstance(model, (str, os.PathLike)):
+        book = Path(model)
+        check_input_path(book)
+        return read_model(read_sheets(book, [WEIGHTS, BANDS, SETTINGS]))
+    if not isinstance(model, Model):
+        raise InputError(f"model must be a Model or the path of a workbook, not {type(model).__name__}",
+                         where="model", fix="pass ces_xl.Model([...]) or 'model.xlsx'")
+    return model, None, model.validate()
+
+
+def events_sql(model, dialect: str = "duckdb", *, as_of=None) -> str:
+    """The SQL that scores a table ``events(customer_id, event, date, count)`` with ``model`` (a
+    Model, or a workbook path: its Weights, Bands and Settings) in ``dialect`` (duckdb, spark,
+    bigquery, snowflake or postgres), with a header comment. ``as_of``: the date scored; default
+    the Settings' As of, else the latest event in the table."""
+    from . import __version__
+    from .core.events import date_of, date_value
+    from .engines.sql import DIALECTS, compile_model
+
+    if dialect not in DIALECTS:
+        raise InputError(f"there is no SQL dialect {dialect!r} here", where="--dialect",
+                         fix=f"choose one of {', '.join(DIALECTS)}")
+    model, settings, _ = _book_model(model)
+    day = date_value(as_of, "--as-of") if as_of is not None else settings.as_of if settings is not None else None
+    header = [f"-- Customer Engagement Scores by ces-xl {__version__}, in {dialect} SQL: one row per customer of the",
+              "-- table events(customer_id, event, date, count) (a view will do).",
+              f"-- Model fingerprint {model.fingerprint()}, {model.resolved_method} method, as of "
+              f"{date_of(day).isoformat() if day is not None else 'the latest event date'}."]
+    return "\n".join(header) + "\n" + compile_model(model, as_of=day).sql(dialect) + ";\n"

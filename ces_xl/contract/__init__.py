@@ -30,7 +30,7 @@ from .history import parse_history
 from .settings import Settings, parse_settings
 from .weights import parse_weights
 
-__all__ = ["WorkbookInput", "read_contract"]
+__all__ = ["WorkbookInput", "read_contract", "read_model"]
 
 
 @dataclass
@@ -50,14 +50,14 @@ class WorkbookInput:
         """Add this run's history and explained change to ``result`` (see core.history.apply)."""
         apply_history(result, self.table.counts, self.history, self.as_of, max_rows=MAX_ROWS - 1)
 
-    def card(self, source: str | None = None) -> dict[str, object]:
+    def card(self, source: str | None = None, events: bool | None = None) -> dict[str, object]:
         """The model card (SPEC "Actions"): the model's fingerprint, the ces_xl version, the
         as-of date, the input file's name and every setting in force, defaults included, as the
         Settings sheet names them."""
         from .. import __version__
 
         s, m = self.settings, self.model
-        events = self.events is not None
+        events = self.events is not None if events is None else events  # events: counted from a log
 
         def days(value, otherwise: str) -> object:
             return otherwise if value is None else value
@@ -115,18 +115,7 @@ def read_contract(grids: Mapping[str, Grid], today: _dt.date | None = None) -> W
         raise InputError.gather(problems)
     found[ACTIVITY] = find_sheet(names, ACTIVITY)
     notes: list[str] = []
-    settings = Settings()
-    if (settings_name := find_sheet(names, SETTINGS)) is not None:
-        found[SETTINGS] = settings_name
-        settings = parse_settings(grids[settings_name], problems)
-    metrics, weights_cells = parse_weights(grids[found[WEIGHTS]], problems)
-    bands = DEFAULT_BANDS
-    if (bands_name := find_sheet(names, BANDS)) is not None:
-        found[BANDS] = bands_name
-        bands = parse_bands(grids[bands_name], notes, problems)
-    model = Model(metrics=metrics or [], bands=bands, cells=weights_cells | settings.cells,
-                  **settings.model_fields())
-    notes.extend(model.validate(problems, empty_ok=metrics is None))
+    model, settings, metrics = _model(grids, found, notes, problems)
     events = id_header = table = None
     if metrics and found[EVENTS]:
         read = parse_events(grids[found[EVENTS]], model, settings, problems, notes)
@@ -175,6 +164,44 @@ def read_contract(grids: Mapping[str, Grid], today: _dt.date | None = None) -> W
         as_of = ((today or _dt.date.today()) - timeline.EPOCH).days
     return WorkbookInput(table=table, model=model, settings=settings, sheet_names=found, notes=notes,
                          events=events, as_of=as_of, history=history)
+
+
+def read_model(grids: Mapping[str, Grid]) -> tuple[Model, Settings, list[str]]:
+    """The model alone (Weights, and the optional Bands and Settings), for scoring events that are
+    not in the workbook (``ces-xl score-events``, ``ces-xl sql``); the notes for the user. Every
+    problem in those sheets is reported at once, as :func:`read_contract` does."""
+    names = list(grids)
+    if (weights := find_sheet(names, WEIGHTS)) is None:
+        near = nearest(WEIGHTS, names)
+        raise InputError(f"the workbook has no '{WEIGHTS}' sheet (it has: {', '.join(names) or 'none'})",
+                         fix=f"rename sheet '{near}' to '{WEIGHTS}'" if near else
+                         f"add a sheet named '{WEIGHTS}' (run 'ces-xl template' for an example)")
+    problems: list[CESError] = []
+    notes: list[str] = []
+    model, settings, metrics = _model(grids, {WEIGHTS: weights}, notes, problems)
+    if problems:
+        raise InputError.gather(problems)
+    return model, settings, notes
+
+
+def _model(grids: Mapping[str, Grid], found: dict[str, str | None], notes: list[str],
+           problems: list[CESError]) -> tuple[Model, Settings, list | None]:
+    """The Settings, Weights and Bands sheets read into a model (``found`` gains the names of the
+    sheets there are); problems go to ``problems``."""
+    names = list(grids)
+    settings = Settings()
+    if (settings_name := find_sheet(names, SETTINGS)) is not None:
+        found[SETTINGS] = settings_name
+        settings = parse_settings(grids[settings_name], problems)
+    metrics, weights_cells = parse_weights(grids[found[WEIGHTS]], problems)
+    bands = DEFAULT_BANDS
+    if (bands_name := find_sheet(names, BANDS)) is not None:
+        found[BANDS] = bands_name
+        bands = parse_bands(grids[bands_name], notes, problems)
+    model = Model(metrics=metrics or [], bands=bands, cells=weights_cells | settings.cells,
+                  **settings.model_fields())
+    notes.extend(model.validate(problems, empty_ok=metrics is None))
+    return model, settings, metrics
 
 
 def _check_sources(model: Model, table: Table | None, events: timeline.EventLog, grid: Grid,

@@ -1,4 +1,5 @@
-"""The ``ces-xl`` command: score workbooks and write the template, headlessly.
+"""The ``ces-xl`` command: score workbooks and write the template, headlessly; score event logs
+beyond a sheet and write the model as SQL (:mod:`.events`).
 
 Errors print one line, ``ces-xl: error: ...``, on stderr and exit non-zero; no traceback
 (set ``CES_XL_DEBUG=1`` to see one) and no half-written output file.
@@ -11,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import CESError, FileError, InputError, SetupError
+from .. import __version__
+from ..errors import CESError, FileError, InputError, SetupError
 
 # Exit codes by kind of failure (README "Command line").
 EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL, EXIT_FILE, EXIT_SETUP, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
@@ -62,8 +63,8 @@ def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quie
       ces-xl score activity.xlsx -o out.xlsx
       ces-xl score activity.xlsx --in-place
     """
-    from .xlsx.atomic import resolve_output
-    from .xlsx.reader import WorkbookRead, check_input_path
+    from ..xlsx.atomic import resolve_output
+    from ..xlsx.reader import WorkbookRead, check_input_path
 
     check_input_path(workbook)
     target = resolve_output(workbook, output, in_place, force)
@@ -72,7 +73,7 @@ def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quie
         # Start reading now: python-calamine parses on another thread while pandas and the
         # scoring code import (a quarter of a second that would otherwise come before the read).
         reading = WorkbookRead(workbook, progress=bar.reading)
-        from .pipeline import score_file
+        from ..pipeline import score_file
 
         result = score_file(reading, target, progress=bar.update)
     for note in result.notes:
@@ -99,8 +100,8 @@ def template(path: Path, force: bool) -> None:
 
     PATH defaults to CES_Template.xlsx in the current folder.
     """
-    from .xlsx.atomic import atomic_output
-    from .xlsx.template import build_template
+    from ..xlsx.atomic import atomic_output
+    from ..xlsx.template import build_template
 
     if path.suffix.lower() != ".xlsx":
         raise InputError("the template is an .xlsx workbook", where=str(path), fix="end the file name with .xlsx")
@@ -128,7 +129,7 @@ def addin() -> None:
 def addin_build(outdir: Path, no_udfs: bool) -> None:
     """Write ces_xl.xlam into a folder. Keep the file name: the button imports the Python
     module named after it."""
-    from .addin import build_addin
+    from ..addin import build_addin
 
     path = build_addin(outdir, udfs=not no_udfs)
     click.echo(f"Wrote {path}")
@@ -140,7 +141,7 @@ def addin_build(outdir: Path, no_udfs: bool) -> None:
                    "that runs this Python).")
 def addin_install(path: Path | None) -> None:
     """Install the add-in into desktop Excel (Windows or macOS), via 'xlwings addin install'."""
-    from .addin import install_addin
+    from ..addin import install_addin
 
     click.echo(install_addin(path))
 
@@ -254,5 +255,4 @@ def run() -> None:
     os._exit(code)
 
 
-if __name__ == "__main__":
-    run()
+from . import events as _events  # noqa: E402,F401  (registers score-events and sql)

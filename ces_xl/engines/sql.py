@@ -1,0 +1,289 @@
+"""The model as SQL: a table ``events(customer_id, event, date, count)`` in, one row per customer
+out (``customer_id``, ``score``, ``band``, ``rank``, ``percentile``, ``top_driver``,
+``biggest_gap`` with the index method, and each metric's points), by the numpy engine's rules.
+
+The query is built once from the model as SQLGlot expressions, never by pasting text: names and
+labels from the workbook enter it only as quoted literals and identifiers, which SQLGlot
+escapes for each dialect. DuckDB runs it here (:mod:`ces_xl.engines.duckdb`); SQLGlot writes it
+for Spark, BigQuery, Snowflake and Postgres.
+
+Where the numbers could differ between engines, the query takes the numpy engine's steps:
+
+* a metric's count is ``SUM(count * POWER(0.5, age / half_life))`` over the events with
+  ``0 <= age < window``, rounded (:mod:`ces_xl.core.rounding`); engines add events in
+  different orders, and rounding makes equal activity tie everywhere;
+* every division and power is of doubles (a Spark or Postgres literal would be a decimal);
+  the constants numpy works out once (a log target, the weight total) are literals of the
+  same double;
+* the percentile normalization and the Percentile column are the mid-rank
+  ``(average rank - 1) / (n - 1)``, the average rank worked out in whole numbers and halved, as
+  numpy does; 0.5 when every value is the same;
+* the score is rounded before it is ranked and banded; Rank is ``RANK()`` from the top (ties
+  share the best rank), and rows come out by rank, then customer ID.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+import numpy as np
+import sqlglot
+from sqlglot import exp
+
+from ..core.events import date_of
+from ..core.model import Model
+from ..core.names import name_key
+from ..core.rounding import EXACT, SCALE
+from ..core.bands import NO_DATA
+from ..core.scoring import contribution_header
+
+DIALECTS = ("duckdb", "spark", "bigquery", "snowflake", "postgres")
+EVENTS = "events"                 # the table the query reads
+COLUMNS = ("customer_id", "event", "date", "count")
+DRIVER_FLOOR = 1e-12              # points at or below this drive nothing (as core.scoring's argmax)
+
+
+def _double(value: float) -> exp.Expression:
+    """A double literal: ``CAST(<shortest repr> AS DOUBLE)``, the same double in every dialect."""
+    return exp.cast(exp.Literal.number(repr(float(value))), exp.DataType.build("DOUBLE"))
+
+
+def _as_double(expression: exp.Expression) -> exp.Expression:
+    return exp.cast(expression, exp.DataType.build("DOUBLE"))
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+def _window(function: exp.Expression, order: exp.Expression | None = None, desc: bool = False,
+            partition: exp.Expression | None = None) -> exp.Window:
+    return exp.Window(this=function,
+                      partition_by=[partition] if partition is not None else None,
+                      order=exp.Order(expressions=[exp.Ordered(this=order, desc=desc, nulls_first=False)])
+                      if order is not None else None)
+
+
+def rounded(x: exp.Expression) -> exp.Expression:
+    """SQL for :func:`ces_xl.core.rounding.rounded`: ``floor(x * 1e9 + 0.5) / 1e9`` in doubles,
+    ``x`` itself from 2 ** 52 on."""
+    scaled = x * _double(SCALE)
+    return (exp.case().when(exp.Abs(this=scaled) >= _double(EXACT), x)
+            .else_(_as_double(exp.Floor(this=scaled + _double(0.5))) / _double(SCALE)))
+
+
+def _greatest(values: list[exp.Expression]) -> exp.Expression:
+    # ignore_nulls: there are none, and it keeps SQLGlot from guarding each argument against them
+    return values[0] if len(values) == 1 else exp.Greatest(this=values[0], expressions=values[1:], ignore_nulls=True)
+
+
+def _least(a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    return exp.Least(this=a, expressions=[b], ignore_nulls=True)
+
+
+def _mid_percentile(x: exp.Expression, rank: exp.Expression | None = None) -> exp.Expression:
+    """The mid-rank percentile of ``x`` among all rows, 0.5 when they cannot be told apart
+    (core.scoring._midrank_percentile, step for step). ``rank``: ``RANK() OVER (ORDER BY x
+    DESC)`` when the query has it already. From it, the ties and the row count, the ascending
+    average rank is ``(2 * (n - rank - ties + 2) + ties - 1) / 2``: one sort serves both."""
+    if rank is None:
+        rank = _window(exp.Rank(), order=x, desc=True)
+    ties = _window(exp.Count(this=exp.Star()), partition=x)
+    n = _window(exp.Count(this=exp.Star()))
+    one, two = exp.Literal.number(1), exp.Literal.number(2)
+    twice_average = n * two - rank * two - ties + exp.Literal.number(3)  # whole numbers: exact
+    average = _as_double(twice_average) / _double(2.0)
+    return exp.case().when(ties.eq(n), _double(0.5)).else_((average - _double(1.0)) / _as_double(n - one))
+
+
+def _minmax(x: exp.Expression) -> exp.Expression:
+    lo, hi = _window(exp.Min(this=x)), _window(exp.Max(this=x))
+    return exp.case().when(lo.eq(hi), _double(0.5)).else_((x - lo) / (hi - lo))
+
+
+def _argmax_label(values: list[exp.Expression], names: list[str]) -> exp.Expression:
+    """The name of the first column holding the row's largest value; '' when none is above 0
+    (core.scoring._argmax_label)."""
+    best = _greatest(values)
+    pick = exp.case()
+    for value, name in zip(values, names):
+        pick = pick.when(value.eq(best), exp.Literal.string(name))
+    return exp.case().when(best > _double(DRIVER_FLOOR), pick.else_(exp.Literal.string(""))).else_(
+        exp.Literal.string(""))
+
+
+def _with(steps: list[tuple[str, exp.Select]], last: exp.Select) -> exp.Select:
+    """``last`` with ``steps`` as its common table expressions, in order."""
+    for name, body in steps:
+        last = last.with_(name, as_=body)
+    return last
+
+
+@dataclass(frozen=True)
+class Query:
+    """The model compiled, in two halves an engine may run apart (keeping the counts in a table
+    of its own): :attr:`counting` (events to one row per customer: ``customer_id`` and each
+    metric's rounded count ``x0``, ``x1``, ...) and :meth:`scoring` (counts to scores), as
+    named steps; :meth:`counts`, :meth:`scores` and :meth:`select` make queries of them."""
+
+    counting: tuple[tuple[str, exp.Select], ...]  # the last step is the counts
+    model: Model
+
+    def counts(self) -> exp.Select:
+        """The counts query: events to one row per customer."""
+        *steps, (_, last) = self.counting
+        return _with(steps, last.copy())
+
+    def scores(self, source: str = "counts") -> exp.Select:
+        """The scores query over a table of counts named ``source``: one row per customer."""
+        *steps, (_, last) = self.scoring(source)
+        return _with(steps, last)
+
+    def select(self) -> exp.Select:
+        """The whole query, events to scores, as one statement."""
+        *steps, (_, last) = self.scoring(self.counting[-1][0])
+        return _with([*self.counting, *steps], last)
+
+    def scoring(self, source: str) -> list[tuple[str, exp.Select]]:
+        """The steps from a table of counts named ``source`` to the scores (the last step)."""
+        model = self.model
+        metrics = model.metrics
+        m = len(metrics)
+        x = [_col(f"x{i}") for i in range(m)]
+        weights = np.array([metric.weight for metric in metrics], dtype=float)
+        names = [metric.name for metric in metrics]
+        index = model.resolved_method == "index"
+        steps: list[tuple[str, exp.Select]] = []
+        if index:
+            normalized = []
+            for i, metric in enumerate(metrics):
+                kind = metric.effective_normalization
+                positive = _greatest([x[i], _double(0.0)])
+                if kind == "cap":  # min(max(x, 0) / target, 1)
+                    s = _least(positive / _double(metric.target), _double(1.0))
+                elif kind == "log":  # min(ln(1 + max(x, 0)) / ln(1 + target), 1)
+                    s = _least(exp.Ln(this=_double(1.0) + positive) / _double(np.log1p(metric.target)), _double(1.0))
+                elif kind == "percentile":
+                    s = _mid_percentile(x[i])
+                else:
+                    s = _minmax(x[i])
+                if metric.direction == "lower":
+                    s = _double(1.0) - s
+                normalized.append(s.as_(f"s{i}"))
+            steps.append(("normalized", exp.select("customer_id", *normalized).from_(source)))
+            # The weight total as numpy adds it up (core.scoring.score_matrix): every customer has
+            # every metric here, so it is one number.
+            total_weight = float((np.ones((1, m)) * weights).sum(axis=1)[0])
+            s = [_col(f"s{i}") for i in range(m)]
+            points = [(_double(100.0) * s[i] * _double(weights[i]) / _double(total_weight)).as_(f"p{i}")
+                      for i in range(m)]
+            gaps = [((_double(1.0) - s[i]) * _double(100.0) * _double(weights[i]) / _double(total_weight)).as_(f"g{i}")
+                    for i in range(m)]
+            steps.append(("points", exp.select("customer_id", *points, *gaps).from_("normalized")))
+        else:
+            steps.append(("points", exp.select("customer_id", *[(x[i] * _double(weights[i])).as_(f"p{i}")
+                                                                for i in range(m)]).from_(source)))
+        p = [_col(f"p{i}") for i in range(m)]
+        total = p[0]
+        for term in p[1:]:
+            total = total + term
+        steps.append(("totals", exp.select("*", total.as_("total")).from_("points")))
+        steps.append(("scored", exp.select("*", rounded(_col("total")).as_("score")).from_("totals")))
+
+        score = _col("score")
+        band = exp.case().when(score.is_(exp.null()), exp.Literal.string(NO_DATA))
+        for b in model.bands[:-1]:
+            band = band.when(score <= _double(b.upper), exp.Literal.string(b.label))
+        band = band.else_(exp.Literal.string(model.bands[-1].label))
+        rank = _window(exp.Rank(), order=score, desc=True)
+        columns = [_col("customer_id"), score, band.as_("band"), rank.as_("rank"),
+                   _mid_percentile(score, rank).as_("percentile"),
+                   _argmax_label(p, names).as_("top_driver")]
+        if index:
+            columns.append(_argmax_label([_col(f"g{i}") for i in range(m)], names).as_("biggest_gap"))
+        columns += [exp.alias_(p[i], exp.to_identifier(contribution_header(names[i]), quoted=True))
+                    for i in range(m)]
+        steps.append(("ranked", exp.select(*columns).from_("scored")))
+        steps.append(("", exp.select("*").from_("ranked").order_by(
+            exp.Ordered(this=_col("rank"), nulls_first=False),
+            exp.Ordered(this=_col("customer_id"), nulls_first=False))))
+        return steps
+
+    def sql(self, dialect: str = "duckdb", pretty: bool = True) -> str:
+        return self.select().sql(dialect=dialect, pretty=pretty)
+
+
+def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spellings: dict[str, int] | None = None,
+                  checks: bool = False, source: str = EVENTS) -> Query:
+    """The model as a :class:`Query` over the table ``source`` (columns ``customer_id``,
+    ``event``, ``date``, ``count``).
+
+    ``as_of``: the day scored (a day number or a date); None: the latest event date.
+    ``spellings``: each event name found in the data and its metric's position, matched by the
+    contract's rule (:func:`~ces_xl.core.names.name_key`) by the caller that has read them; None
+    matches in SQL, case-insensitively and without spaces (the rule for text that is not ASCII
+    differs only in casing rules such as German sharp s).
+    ``checks``: the engine's own run over a prepared view (its ``count`` already 1 where blank
+    and NULL where it is no number; its ``date`` NULL where blank or no date): the counts also
+    say, per customer, how many events have no date (``no_date``) or no number (``no_count``).
+    """
+    metrics = model.metrics
+    date = exp.cast(_col("date"), exp.DataType.build("DATE"))
+    if as_of is None:
+        day = exp.Subquery(this=exp.select(exp.Max(this=date)).from_(source))
+    else:
+        when = as_of if isinstance(as_of, _dt.date) else date_of(int(as_of))
+        day = exp.cast(exp.Literal.string(when.isoformat()), exp.DataType.build("DATE"))
+    if spellings is None:
+        key = exp.Lower(this=exp.Replace(this=_col("event"), expression=exp.Literal.string(" "),
+                                         replacement=exp.Literal.string("")))
+        which = {name_key(metric.name): i for i, metric in enumerate(metrics)}
+    else:
+        key, which = _col("event"), dict(spellings)
+    metric = exp.case(key)
+    for text, i in which.items():
+        metric = metric.when(exp.Literal.string(text), exp.Literal.number(i))
+    metric = metric if which else exp.cast(exp.null(), exp.DataType.build("INT"))
+    amount = _col("count") if checks else exp.Coalesce(this=_as_double(_col("count")), expressions=[_double(1.0)])
+    dated = exp.select(_col("customer_id"), metric.as_("metric"),
+                       exp.DateDiff(this=day, expression=date, unit=exp.var("DAY")).as_("age"),
+                       _as_double(amount).as_("amount")).from_(source)
+
+    age = _col("age")
+    value = _col("amount")
+    if model.half_life is not None:  # count x 0.5 ** (age / half-life)
+        value = value * exp.Pow(this=_double(0.5), expression=_as_double(age) / _double(model.half_life))
+    if model.window is not None:
+        value = exp.case().when(age < _double(model.window), value)
+    valued = exp.select("customer_id", "metric", "age", "amount", value.as_("value")).from_("dated")
+    # NULL for the other metrics' events (a sum skips them far faster than it adds zeros)
+    sums = [exp.Sum(this=exp.case().when(_col("metric").eq(exp.Literal.number(i)), _col("value"))).as_(f"c{i}")
+            for i in range(len(metrics))]
+    if checks:
+        def tally(condition: exp.Expression) -> exp.Expression:
+            return exp.Count(this=exp.case().when(condition, exp.Literal.number(1)))
+
+        sums += [tally(age.is_(exp.null())).as_("no_date"), tally(_col("amount").is_(exp.null())).as_("no_count")]
+        keep = (age >= exp.Literal.number(0)).or_(age.is_(exp.null()))
+    else:
+        keep = age >= exp.Literal.number(0)
+    counted = exp.select("customer_id", *sums).from_("valued").where(keep).group_by("customer_id")
+    extra = [_col("no_date"), _col("no_count")] if checks else []
+    # A customer without events of a metric counts 0.
+    counts = exp.select(_col("customer_id"), *[rounded(exp.Coalesce(this=_col(f"c{i}"), expressions=[_double(0.0)]))
+                                               .as_(f"x{i}") for i in range(len(metrics))], *extra).from_("counted")
+    return Query(counting=(("dated", dated), ("valued", valued), ("counted", counted), ("counts", counts)),
+                 model=model)
+
+
+def events_sql(model: Model, dialect: str = "duckdb", *, as_of: int | _dt.date | None = None,
+               pretty: bool = True) -> str:
+    """The SQL that scores a table ``events(customer_id, event, date, count)`` with ``model`` in
+    ``dialect`` (one of :data:`DIALECTS`), with a comment saying what it is."""
+    query = compile_model(model, as_of=as_of if as_of is not None else None)
+    return query.sql(dialect, pretty=pretty)
+
+
+def parse(sql: str, dialect: str) -> exp.Expression:
+    """``sql`` read back by SQLGlot in ``dialect`` (a syntax check for the dialects not run here)."""
+    return sqlglot.parse_one(sql, read=dialect)
