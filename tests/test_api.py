@@ -8,8 +8,8 @@ import ces_xl
 
 PUBLIC = [
     "Band", "CESError", "DEFAULT_BANDS", "FileError", "InputError", "Metric", "Model", "NO_DATA", "ScoreResult",
-    "SetupError", "__version__", "assign_bands", "default_output", "main", "read_workbook", "score",
-    "score_events", "score_workbook",
+    "SetupError", "__version__", "assign_bands", "default_output", "events_sql", "main", "read_workbook", "score",
+    "score_event_files", "score_events", "score_workbook",
 ]
 
 

@@ -72,8 +72,22 @@ def test_the_core_knows_only_numpy_pandas_and_itself():
                 assert top in STDLIB | {"numpy", "pandas", "__future__"}, (name, imported)
 
 
+def test_the_engines_run_the_core_rules_and_know_no_workbook():
+    """An engine (HOUSE "Engines") takes the core's model and rules to SQL, DuckDB or Spark; it
+    reads no sheet and writes none."""
+    engines = [name for name in MODULES if floor(name) == "engines"]
+    assert {"ces_xl.engines.sql", "ces_xl.engines.duckdb", "ces_xl.engines.spark", "ces_xl.engines.reference"} <= set(engines)
+    for name in engines:
+        for imported in MODULES[name]:
+            top = imported.split(".")[0]
+            if top == "ces_xl":
+                assert imported.startswith(("ces_xl.core", "ces_xl.errors", "ces_xl.engines")), (name, imported)
+            else:
+                assert top in STDLIB | {"numpy", "pandas", "duckdb", "sqlglot", "pyspark", "__future__"}, (name, imported)
+
+
 def test_nothing_below_the_faces_imports_a_face():
-    below = {"core", "contract", "layout", "xlsx", "grid", "errors", "pipeline"}
+    below = {"core", "engines", "contract", "layout", "xlsx", "grid", "errors", "pipeline"}
     for name, found in MODULES.items():
         if floor(name) in below:
             faces = {floor(n) for n in ours(found)} & (FACES | {ADDIN})

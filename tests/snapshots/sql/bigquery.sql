@@ -1,0 +1,240 @@
+-- Customer Engagement Scores by ces-xl VERSION, in bigquery SQL: one row per customer of the
+-- table events(customer_id, event, date, count) (a view will do).
+-- Model fingerprint 0aa33f4f0515, index method, as of 2026-11-30.
+WITH dated AS (
+  SELECT
+    customer_id,
+    CASE LOWER(REPLACE(event, ' ', ''))
+      WHEN 'logins'
+      THEN 0
+      WHEN 'reports'
+      THEN 1
+      WHEN 'tickets'
+      THEN 2
+      WHEN 'exports'
+      THEN 3
+    END AS metric,
+    DATE_DIFF(CAST('2026-11-30' AS DATE), CAST(date AS DATE), DAY) AS age,
+    CAST(COALESCE(CAST(count AS FLOAT64), CAST(1.0 AS FLOAT64)) AS FLOAT64) AS amount
+  FROM events
+), valued AS (
+  SELECT
+    customer_id,
+    metric,
+    age,
+    amount,
+    CASE
+      WHEN age < CAST(90.0 AS FLOAT64)
+      THEN amount * (
+        POWER(CAST(0.5 AS FLOAT64), CAST(age AS FLOAT64) / CAST(30.0 AS FLOAT64))
+      )
+    END AS value
+  FROM dated
+), counted AS (
+  SELECT
+    customer_id,
+    SUM(CASE WHEN metric = 0 THEN value END) AS c0,
+    SUM(CASE WHEN metric = 1 THEN value END) AS c1,
+    SUM(CASE WHEN metric = 2 THEN value END) AS c2,
+    SUM(CASE WHEN metric = 3 THEN value END) AS c3
+  FROM valued
+  WHERE
+    age >= 0
+  GROUP BY
+    customer_id
+), counts AS (
+  SELECT
+    customer_id,
+    CASE
+      WHEN ABS(COALESCE(c0, CAST(0.0 AS FLOAT64)) * CAST(1000000000.0 AS FLOAT64)) >= CAST(4503599627370496.0 AS FLOAT64)
+      THEN COALESCE(c0, CAST(0.0 AS FLOAT64))
+      ELSE CAST(FLOOR(
+        (
+          COALESCE(c0, CAST(0.0 AS FLOAT64)) * CAST(1000000000.0 AS FLOAT64)
+        ) + CAST(0.5 AS FLOAT64)
+      ) AS FLOAT64) / CAST(1000000000.0 AS FLOAT64)
+    END AS x0,
+    CASE
+      WHEN ABS(COALESCE(c1, CAST(0.0 AS FLOAT64)) * CAST(1000000000.0 AS FLOAT64)) >= CAST(4503599627370496.0 AS FLOAT64)
+      THEN COALESCE(c1, CAST(0.0 AS FLOAT64))
+      ELSE CAST(FLOOR(
+        (
+          COALESCE(c1, CAST(0.0 AS FLOAT64)) * CAST(1000000000.0 AS FLOAT64)
+        ) + CAST(0.5 AS FLOAT64)
+      ) AS FLOAT64) / CAST(1000000000.0 AS FLOAT64)
+    END AS x1,
+    CASE
+      WHEN ABS(COALESCE(c2, CAST(0.0 AS FLOAT64)) * CAST(1000000000.0 AS FLOAT64)) >= CAST(4503599627370496.0 AS FLOAT64)
+      THEN COALESCE(c2, CAST(0.0 AS FLOAT64))
+      ELSE CAST(FLOOR(
+        (
+          COALESCE(c2, CAST(0.0 AS FLOAT64)) * CAST(1000000000.0 AS FLOAT64)
+        ) + CAST(0.5 AS FLOAT64)
+      ) AS FLOAT64) / CAST(1000000000.0 AS FLOAT64)
+    END AS x2,
+    CASE
+      WHEN ABS(COALESCE(c3, CAST(0.0 AS FLOAT64)) * CAST(1000000000.0 AS FLOAT64)) >= CAST(4503599627370496.0 AS FLOAT64)
+      THEN COALESCE(c3, CAST(0.0 AS FLOAT64))
+      ELSE CAST(FLOOR(
+        (
+          COALESCE(c3, CAST(0.0 AS FLOAT64)) * CAST(1000000000.0 AS FLOAT64)
+        ) + CAST(0.5 AS FLOAT64)
+      ) AS FLOAT64) / CAST(1000000000.0 AS FLOAT64)
+    END AS x3
+  FROM counted
+), normalized AS (
+  SELECT
+    customer_id,
+    LEAST(GREATEST(x0, CAST(0.0 AS FLOAT64)) / CAST(20.0 AS FLOAT64), CAST(1.0 AS FLOAT64)) AS s0,
+    LEAST(
+      LN(CAST(1.0 AS FLOAT64) + GREATEST(x1, CAST(0.0 AS FLOAT64))) / CAST(2.3978952727983707 AS FLOAT64),
+      CAST(1.0 AS FLOAT64)
+    ) AS s1,
+    CAST(1.0 AS FLOAT64) - CASE
+      WHEN COUNT(*) OVER (PARTITION BY x2) = COUNT(*) OVER ()
+      THEN CAST(0.5 AS FLOAT64)
+      ELSE (
+        (
+          CAST((
+            (
+              COUNT(*) OVER () * 2
+            ) - (
+              RANK() OVER (ORDER BY x2 DESC) * 2
+            ) - COUNT(*) OVER (PARTITION BY x2)
+          ) + 3 AS FLOAT64) / CAST(2.0 AS FLOAT64)
+        ) - CAST(1.0 AS FLOAT64)
+      ) / CAST(COUNT(*) OVER () - 1 AS FLOAT64)
+    END AS s2,
+    CASE
+      WHEN MIN(x3) OVER () = MAX(x3) OVER ()
+      THEN CAST(0.5 AS FLOAT64)
+      ELSE (
+        x3 - MIN(x3) OVER ()
+      ) / (
+        MAX(x3) OVER () - MIN(x3) OVER ()
+      )
+    END AS s3
+  FROM counts
+), points AS (
+  SELECT
+    customer_id,
+    (
+      CAST(100.0 AS FLOAT64) * s0 * CAST(3.0 AS FLOAT64)
+    ) / CAST(7.0 AS FLOAT64) AS p0,
+    (
+      CAST(100.0 AS FLOAT64) * s1 * CAST(2.0 AS FLOAT64)
+    ) / CAST(7.0 AS FLOAT64) AS p1,
+    (
+      CAST(100.0 AS FLOAT64) * s2 * CAST(1.0 AS FLOAT64)
+    ) / CAST(7.0 AS FLOAT64) AS p2,
+    (
+      CAST(100.0 AS FLOAT64) * s3 * CAST(1.0 AS FLOAT64)
+    ) / CAST(7.0 AS FLOAT64) AS p3,
+    (
+      (
+        CAST(1.0 AS FLOAT64) - s0
+      ) * CAST(100.0 AS FLOAT64) * CAST(3.0 AS FLOAT64)
+    ) / CAST(7.0 AS FLOAT64) AS g0,
+    (
+      (
+        CAST(1.0 AS FLOAT64) - s1
+      ) * CAST(100.0 AS FLOAT64) * CAST(2.0 AS FLOAT64)
+    ) / CAST(7.0 AS FLOAT64) AS g1,
+    (
+      (
+        CAST(1.0 AS FLOAT64) - s2
+      ) * CAST(100.0 AS FLOAT64) * CAST(1.0 AS FLOAT64)
+    ) / CAST(7.0 AS FLOAT64) AS g2,
+    (
+      (
+        CAST(1.0 AS FLOAT64) - s3
+      ) * CAST(100.0 AS FLOAT64) * CAST(1.0 AS FLOAT64)
+    ) / CAST(7.0 AS FLOAT64) AS g3
+  FROM normalized
+), totals AS (
+  SELECT
+    *,
+    p0 + p1 + p2 + p3 AS total
+  FROM points
+), scored AS (
+  SELECT
+    *,
+    CASE
+      WHEN ABS(total * CAST(1000000000.0 AS FLOAT64)) >= CAST(4503599627370496.0 AS FLOAT64)
+      THEN total
+      ELSE CAST(FLOOR((
+        total * CAST(1000000000.0 AS FLOAT64)
+      ) + CAST(0.5 AS FLOAT64)) AS FLOAT64) / CAST(1000000000.0 AS FLOAT64)
+    END AS score
+  FROM totals
+), ranked AS (
+  SELECT
+    customer_id,
+    score,
+    CASE
+      WHEN score IS NULL
+      THEN 'No data'
+      WHEN score <= CAST(40.0 AS FLOAT64)
+      THEN 'Very disengaged'
+      WHEN score <= CAST(75.0 AS FLOAT64)
+      THEN 'Somewhat engaged'
+      ELSE 'Very engaged'
+    END AS band,
+    RANK() OVER (ORDER BY score DESC) AS rank,
+    CASE
+      WHEN COUNT(*) OVER (PARTITION BY score) = COUNT(*) OVER ()
+      THEN CAST(0.5 AS FLOAT64)
+      ELSE (
+        (
+          CAST((
+            (
+              COUNT(*) OVER () * 2
+            ) - (
+              RANK() OVER (ORDER BY score DESC) * 2
+            ) - COUNT(*) OVER (PARTITION BY score)
+          ) + 3 AS FLOAT64) / CAST(2.0 AS FLOAT64)
+        ) - CAST(1.0 AS FLOAT64)
+      ) / CAST(COUNT(*) OVER () - 1 AS FLOAT64)
+    END AS percentile,
+    CASE
+      WHEN GREATEST(p0, p1, p2, p3) > CAST(1e-12 AS FLOAT64)
+      THEN CASE
+        WHEN p0 = GREATEST(p0, p1, p2, p3)
+        THEN 'Logins'
+        WHEN p1 = GREATEST(p0, p1, p2, p3)
+        THEN 'Reports'
+        WHEN p2 = GREATEST(p0, p1, p2, p3)
+        THEN 'Tickets'
+        WHEN p3 = GREATEST(p0, p1, p2, p3)
+        THEN 'Exports'
+        ELSE ''
+      END
+      ELSE ''
+    END AS top_driver,
+    CASE
+      WHEN GREATEST(g0, g1, g2, g3) > CAST(1e-12 AS FLOAT64)
+      THEN CASE
+        WHEN g0 = GREATEST(g0, g1, g2, g3)
+        THEN 'Logins'
+        WHEN g1 = GREATEST(g0, g1, g2, g3)
+        THEN 'Reports'
+        WHEN g2 = GREATEST(g0, g1, g2, g3)
+        THEN 'Tickets'
+        WHEN g3 = GREATEST(g0, g1, g2, g3)
+        THEN 'Exports'
+        ELSE ''
+      END
+      ELSE ''
+    END AS biggest_gap,
+    p0 AS `Logins (points)`,
+    p1 AS `Reports (points)`,
+    p2 AS `Tickets (points)`,
+    p3 AS `Exports (points)`
+  FROM scored
+)
+SELECT
+  *
+FROM ranked
+ORDER BY
+  rank NULLS LAST,
+  customer_id NULLS LAST;
