@@ -252,7 +252,9 @@ class EventLog:
             amount = (exp.case().when(blank, exp.cast(exp.Literal.number(1), "DOUBLE"))
                       .when(exp.Abs(this=number) <= exp.Literal.number(repr(MAX_COUNT)), number))
         view = exp.select(
-            ident(id_).as_("customer_id"), exp.cast(ident(event), "VARCHAR").as_("event"), day.as_("date"),
+            ident(id_).as_("customer_id"),
+            (ident(event) if types[event] == "VARCHAR" else exp.cast(ident(event), "VARCHAR")).as_("event"),
+            day.as_("date"),
             amount.as_("count"), exp.cast(raw_date, "VARCHAR").as_("date_text"),
             (exp.cast(ident(count), "VARCHAR") if count else exp.null()).as_("count_text"),
         ).from_("ces_source")
@@ -285,20 +287,20 @@ class EventLog:
             notes.append(f"event names that match no metric are left out: {', '.join(unknown[:20])}")
         notes += [f"metric '{m.name}' has no events: it is 0 for every customer" for i, m in enumerate(model.metrics)
                   if i not in spellings.values()]
-        if as_of is None:
-            day = self.con.execute("SELECT MAX(date) FROM events").fetchone()[0]
-            if day is None:  # every date is blank or no date
-                self._check(False, events, 0)
-        else:
-            day = as_of if isinstance(as_of, _dt.date) else date_of(int(as_of))
+        # The dates and counts are checked first, in one scan of those two columns alone.
+        no_date, no_count, latest = self.con.execute(
+            "SELECT COUNT(*) FILTER (WHERE date IS NULL), COUNT(*) FILTER (WHERE count IS NULL), MAX(date) "
+            "FROM events").fetchone()
+        self._check(False, int(no_date), int(no_count))
+        day = latest if as_of is None else as_of if isinstance(as_of, _dt.date) else date_of(int(as_of))
         report("counting", 5.0)
-        query = compile_model(model, as_of=day, spellings=spellings, checks=True)
+        query = compile_model(model, as_of=day, spellings=spellings, prepared=True)
         self._run(f"CREATE OR REPLACE TEMP TABLE {COUNTS} AS {query.counts().sql(dialect='duckdb')}",
                   lambda share: report("counting", 5.0 + 80.0 * share))
-        customers, blank_ids, no_date, no_count = self.con.execute(
-            f"SELECT COUNT(*), COUNT(*) FILTER (WHERE customer_id IS NULL OR TRIM(CAST(customer_id AS VARCHAR)) = ''), "
-            f"COALESCE(SUM(no_date), 0), COALESCE(SUM(no_count), 0) FROM {COUNTS}").fetchone()
-        self._check(bool(blank_ids), int(no_date), int(no_count))
+        customers, blank_ids = self.con.execute(
+            f"SELECT COUNT(*), COUNT(*) FILTER (WHERE customer_id IS NULL OR TRIM(CAST(customer_id AS VARCHAR)) = '') "
+            f"FROM {COUNTS}").fetchone()
+        self._check(bool(blank_ids), 0, 0)
         if not customers:
             raise InputError(f"there are no customers on {day.isoformat()}: every event comes after it",
                              where="--as-of", fix="give a later as-of date, or leave it out for the latest event")
@@ -383,7 +385,8 @@ class EventLog:
     def score(self, progress: Callable[[float], None] | None = None) -> pd.DataFrame:
         """Score the counted customers into the engine's scores table; the band mix
         (Band, Customers) in the model's band order, 'No data' last when there is any."""
-        self._run(f"CREATE OR REPLACE TEMP TABLE {SCORES} AS {self.query.scores(COUNTS).sql(dialect='duckdb')}",
+        self._run(f"CREATE OR REPLACE TEMP TABLE {SCORES} AS "
+                  f"{self.query.scores(COUNTS, ordered=False).sql(dialect='duckdb')}",
                   progress)
         mix = dict(self.con.execute(f"SELECT band, COUNT(*) FROM {SCORES} GROUP BY band").fetchall())
         labels = [b.label for b in self.model.bands] + [label for label in mix if label not in
@@ -396,7 +399,7 @@ class EventLog:
     def write(self, path: Path, kind: str, progress: Callable[[float], None] | None = None) -> None:
         """Write the scores table to ``path`` as Parquet or CSV, by rank."""
         target = exp.Literal.string(str(path)).sql(dialect="duckdb")
-        options = "FORMAT parquet, COMPRESSION zstd" if kind == PARQUET else "FORMAT csv, HEADER true"
+        options = "FORMAT parquet" if kind == PARQUET else "FORMAT csv, HEADER true"
         self._run(f"COPY (SELECT * FROM {SCORES} ORDER BY rank, customer_id) TO {target} ({options})", progress)
 
 

@@ -81,19 +81,29 @@ def _least(a: exp.Expression, b: exp.Expression) -> exp.Expression:
     return exp.Least(this=a, expressions=[b], ignore_nulls=True)
 
 
-def _mid_percentile(x: exp.Expression, rank: exp.Expression | None = None) -> exp.Expression:
+def _from_the_top(x: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
+    """``RANK() OVER (ORDER BY x DESC)`` and how many rows have ``x`` or more: two windows on
+    one sort (the frame is spelled out: every dialect's default is this one, but not in words)."""
+    rank = _window(exp.Rank(), order=x, desc=True)
+    upto = _window(exp.Count(this=exp.Star()), order=x, desc=True)
+    upto.set("spec", exp.WindowSpec(kind="RANGE", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
+    return rank, upto
+
+
+def _mid_percentile(x: exp.Expression, rank: exp.Expression | None = None,
+                    upto: exp.Expression | None = None) -> exp.Expression:
     """The mid-rank percentile of ``x`` among all rows, 0.5 when they cannot be told apart
-    (core.scoring._midrank_percentile, step for step). ``rank``: ``RANK() OVER (ORDER BY x
-    DESC)`` when the query has it already. From it, the ties and the row count, the ascending
-    average rank is ``(2 * (n - rank - ties + 2) + ties - 1) / 2``: one sort serves both."""
-    if rank is None:
-        rank = _window(exp.Rank(), order=x, desc=True)
-    ties = _window(exp.Count(this=exp.Star()), partition=x)
+    (core.scoring._midrank_percentile, step for step). From the rank from the top, how many
+    rows have ``x`` or more and the row count (whole numbers), twice the ascending average rank
+    is ``2 n - rank - upto + 2``, halved exactly; all rows tie when ``rank`` is 1 and ``upto`` n."""
+    if rank is None or upto is None:
+        rank, upto = _from_the_top(x)
     n = _window(exp.Count(this=exp.Star()))
     one, two = exp.Literal.number(1), exp.Literal.number(2)
-    twice_average = n * two - rank * two - ties + exp.Literal.number(3)  # whole numbers: exact
+    twice_average = n * two - rank - upto + two
     average = _as_double(twice_average) / _double(2.0)
-    return exp.case().when(ties.eq(n), _double(0.5)).else_((average - _double(1.0)) / _as_double(n - one))
+    return (exp.case().when(rank.eq(one).and_(upto.eq(n)), _double(0.5))
+            .else_((average - _double(1.0)) / _as_double(n - one)))
 
 
 def _minmax(x: exp.Expression) -> exp.Expression:
@@ -134,9 +144,12 @@ class Query:
         *steps, (_, last) = self.counting
         return _with(steps, last.copy())
 
-    def scores(self, source: str = "counts") -> exp.Select:
-        """The scores query over a table of counts named ``source``: one row per customer."""
+    def scores(self, source: str = "counts", ordered: bool = True) -> exp.Select:
+        """The scores query over a table of counts named ``source``: one row per customer, by
+        rank and then customer ID (``ordered=False``: in no order, for a table to sort later)."""
         *steps, (_, last) = self.scoring(source)
+        if not ordered:
+            *steps, (_, last) = steps
         return _with(steps, last)
 
     def select(self) -> exp.Select:
@@ -195,9 +208,9 @@ class Query:
         for b in model.bands[:-1]:
             band = band.when(score <= _double(b.upper), exp.Literal.string(b.label))
         band = band.else_(exp.Literal.string(model.bands[-1].label))
-        rank = _window(exp.Rank(), order=score, desc=True)
+        rank, upto = _from_the_top(score)
         columns = [_col("customer_id"), score, band.as_("band"), rank.as_("rank"),
-                   _mid_percentile(score, rank).as_("percentile"),
+                   _mid_percentile(score, rank, upto).as_("percentile"),
                    _argmax_label(p, names).as_("top_driver")]
         if index:
             columns.append(_argmax_label([_col(f"g{i}") for i in range(m)], names).as_("biggest_gap"))
@@ -214,7 +227,7 @@ class Query:
 
 
 def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spellings: dict[str, int] | None = None,
-                  checks: bool = False, source: str = EVENTS) -> Query:
+                  prepared: bool = False, source: str = EVENTS) -> Query:
     """The model as a :class:`Query` over the table ``source`` (columns ``customer_id``,
     ``event``, ``date``, ``count``).
 
@@ -223,12 +236,11 @@ def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spelling
     contract's rule (:func:`~ces_xl.core.names.name_key`) by the caller that has read them; None
     matches in SQL, case-insensitively and without spaces (the rule for text that is not ASCII
     differs only in casing rules such as German sharp s).
-    ``checks``: the engine's own run over a prepared view (its ``count`` already 1 where blank
-    and NULL where it is no number; its ``date`` NULL where blank or no date): the counts also
-    say, per customer, how many events have no date (``no_date``) or no number (``no_count``).
+    ``prepared``: ``source`` is the engine's own view, checked before the query runs: its
+    ``date`` is a DATE and its ``count`` a DOUBLE that is 1 where the file's is blank.
     """
     metrics = model.metrics
-    date = exp.cast(_col("date"), exp.DataType.build("DATE"))
+    date = _col("date") if prepared else exp.cast(_col("date"), exp.DataType.build("DATE"))
     if as_of is None:
         day = exp.Subquery(this=exp.select(exp.Max(this=date)).from_(source))
     else:
@@ -244,7 +256,7 @@ def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spelling
     for text, i in which.items():
         metric = metric.when(exp.Literal.string(text), exp.Literal.number(i))
     metric = metric if which else exp.cast(exp.null(), exp.DataType.build("INT"))
-    amount = _col("count") if checks else exp.Coalesce(this=_as_double(_col("count")), expressions=[_double(1.0)])
+    amount = _col("count") if prepared else exp.Coalesce(this=_as_double(_col("count")), expressions=[_double(1.0)])
     dated = exp.select(_col("customer_id"), metric.as_("metric"),
                        exp.DateDiff(this=day, expression=date, unit=exp.var("DAY")).as_("age"),
                        _as_double(amount).as_("amount")).from_(source)
@@ -259,19 +271,11 @@ def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spelling
     # NULL for the other metrics' events (a sum skips them far faster than it adds zeros)
     sums = [exp.Sum(this=exp.case().when(_col("metric").eq(exp.Literal.number(i)), _col("value"))).as_(f"c{i}")
             for i in range(len(metrics))]
-    if checks:
-        def tally(condition: exp.Expression) -> exp.Expression:
-            return exp.Count(this=exp.case().when(condition, exp.Literal.number(1)))
-
-        sums += [tally(age.is_(exp.null())).as_("no_date"), tally(_col("amount").is_(exp.null())).as_("no_count")]
-        keep = (age >= exp.Literal.number(0)).or_(age.is_(exp.null()))
-    else:
-        keep = age >= exp.Literal.number(0)
+    keep = age >= exp.Literal.number(0)
     counted = exp.select("customer_id", *sums).from_("valued").where(keep).group_by("customer_id")
-    extra = [_col("no_date"), _col("no_count")] if checks else []
     # A customer without events of a metric counts 0.
     counts = exp.select(_col("customer_id"), *[rounded(exp.Coalesce(this=_col(f"c{i}"), expressions=[_double(0.0)]))
-                                               .as_(f"x{i}") for i in range(len(metrics))], *extra).from_("counted")
+                                               .as_(f"x{i}") for i in range(len(metrics))]).from_("counted")
     return Query(counting=(("dated", dated), ("valued", valued), ("counted", counted), ("counts", counts)),
                  model=model)
 

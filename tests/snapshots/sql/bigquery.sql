@@ -91,17 +91,16 @@ WITH dated AS (
       CAST(1.0 AS FLOAT64)
     ) AS s1,
     CAST(1.0 AS FLOAT64) - CASE
-      WHEN COUNT(*) OVER (PARTITION BY x2) = COUNT(*) OVER ()
+      WHEN RANK() OVER (ORDER BY x2 DESC) = 1
+      AND COUNT(*) OVER (ORDER BY x2 DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) = COUNT(*) OVER ()
       THEN CAST(0.5 AS FLOAT64)
       ELSE (
         (
           CAST((
             (
               COUNT(*) OVER () * 2
-            ) - (
-              RANK() OVER (ORDER BY x2 DESC) * 2
-            ) - COUNT(*) OVER (PARTITION BY x2)
-          ) + 3 AS FLOAT64) / CAST(2.0 AS FLOAT64)
+            ) - RANK() OVER (ORDER BY x2 DESC) - COUNT(*) OVER (ORDER BY x2 DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+          ) + 2 AS FLOAT64) / CAST(2.0 AS FLOAT64)
         ) - CAST(1.0 AS FLOAT64)
       ) / CAST(COUNT(*) OVER () - 1 AS FLOAT64)
     END AS s2,
@@ -182,17 +181,16 @@ WITH dated AS (
     END AS band,
     RANK() OVER (ORDER BY score DESC) AS rank,
     CASE
-      WHEN COUNT(*) OVER (PARTITION BY score) = COUNT(*) OVER ()
+      WHEN RANK() OVER (ORDER BY score DESC) = 1
+      AND COUNT(*) OVER (ORDER BY score DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) = COUNT(*) OVER ()
       THEN CAST(0.5 AS FLOAT64)
       ELSE (
         (
           CAST((
             (
               COUNT(*) OVER () * 2
-            ) - (
-              RANK() OVER (ORDER BY score DESC) * 2
-            ) - COUNT(*) OVER (PARTITION BY score)
-          ) + 3 AS FLOAT64) / CAST(2.0 AS FLOAT64)
+            ) - RANK() OVER (ORDER BY score DESC) - COUNT(*) OVER (ORDER BY score DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+          ) + 2 AS FLOAT64) / CAST(2.0 AS FLOAT64)
         ) - CAST(1.0 AS FLOAT64)
       ) / CAST(COUNT(*) OVER () - 1 AS FLOAT64)
     END AS percentile,
