@@ -40,7 +40,7 @@ from scale import MB, run_child  # noqa: E402  (the launcher that measures a chi
 AS_OF = dt.date(2026, 11, 30)
 WINDOW, HALF_LIFE = 90, 30
 SIZES = {"100M": (100_000_000, 1_000_000), "10M": (10_000_000, 100_000)}
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: whole-number counts (INTEGER), as event logs have them
 # name, weight, target, normalization, direction, share of the events
 METRICS = (
     ("Logins", 3, 6, "cap", "higher", 0.30),
@@ -83,7 +83,7 @@ def ensure_events(workdir: Path, label: str) -> Path:
                            AS VARCHAR), 7, '0') AS customer_id,
                CASE {pick} ELSE '{names[-1]}' END AS event,
                DATE '{AS_OF.isoformat()}' - CAST(hash(i * 13 + 5) % 365 AS INTEGER) AS date,
-               CAST(1 + hash(i * 31 + 1) % 3 AS DOUBLE) AS count
+               CAST(1 + hash(i * 31 + 1) % 3 AS INTEGER) AS count
         FROM (SELECT i, hash(i * 7 + 3) / 18446744073709551616.0 AS u FROM range({events}) t(i))
     ) TO '{partial}' (FORMAT parquet, ROW_GROUP_SIZE 1000000)""")
     con.close()

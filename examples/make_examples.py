@@ -194,6 +194,19 @@ def renewals() -> dict[str, list[list]]:
     }
 
 
+def events_csv() -> str:
+    """The same log as a CSV export, the form ``ces-xl score-events`` reads: customer_id, event,
+    date (ISO text; a date-time with its time of day) and count (blank: 1)."""
+    lines = ["customer_id,event,date,count"]
+    for who, what, when, count in EVENTS[1:]:
+        if isinstance(when, _dt.datetime):
+            when = when.strftime("%Y-%m-%d %H:%M")
+        elif isinstance(when, _dt.date):
+            when = when.isoformat()
+        lines.append(f"{who},{what},{when},{'' if count is None else count}")
+    return "\n".join(lines) + "\n"
+
+
 def examples() -> dict[str, dict[str, list[list]]]:
     """Each example file's name and its sheets (name -> rows of cell values, from A1)."""
     return {"seed001.xlsx": SEED001, "bad_name.xlsx": BAD_NAME, "mistakes.xlsx": MISTAKES,
@@ -231,6 +244,8 @@ def main(folder: Path = HERE) -> None:
     for name, sheets in examples().items():
         write(folder / name, sheets)
         print(f"Wrote {folder / name}")
+    (folder / "events.csv").write_text(events_csv(), encoding="utf-8", newline="")
+    print(f"Wrote {folder / 'events.csv'}")
 
 
 if __name__ == "__main__":

@@ -311,3 +311,5 @@ def test_committed_examples_equal_their_generator(tmp_path):
     for name in names:
         assert cell_values(EXAMPLES / name) == cell_values(tmp_path / name), (
             f"examples/{name} is stale: regenerate it with 'python examples/make_examples.py'")
+    assert (EXAMPLES / "events.csv").read_text() == (tmp_path / "events.csv").read_text(), (
+        "examples/events.csv is stale: regenerate it with 'python examples/make_examples.py'")

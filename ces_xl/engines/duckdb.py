@@ -260,6 +260,28 @@ class EventLog:
         ).from_("ces_source")
         self.con.execute(f"CREATE TEMP VIEW events AS {view.sql(dialect='duckdb')}")
         self.id_header = id_
+        # Which columns must be looked at before counting: a Parquet file's own statistics can
+        # vouch for a DATE column without blanks and a whole-number count in range.
+        stats = self._parquet_stats()
+        kind = types[date].split("(")[0]
+        self.check_dates = not (kind == "DATE" or kind.startswith("TIMESTAMP")) or stats.get(date, (None,))[0] != 0
+        kind = types[count].split("(")[0] if count else ""
+        whole = kind in NUMBER_TYPES and kind not in ("FLOAT", "DOUBLE", "DECIMAL")
+        low, high = stats.get(count, (None, None, None))[1:] if count else (0, 0)
+        self.check_counts = bool(count) and not (whole and low is not None and high is not None
+                                                 and -MAX_COUNT <= low and high <= MAX_COUNT)
+
+    def _parquet_stats(self) -> dict[str, tuple]:
+        """Per column of Parquet files: blanks, lowest and highest value (None: not known)."""
+        if self.files.kind != PARQUET:
+            return {}
+        rows = self.con.execute(
+            "SELECT path_in_schema, SUM(stats_null_count), COUNT(*) = COUNT(stats_null_count), "
+            "MIN(TRY_CAST(stats_min_value AS DOUBLE)), MAX(TRY_CAST(stats_max_value AS DOUBLE)), "
+            "COUNT(*) = COUNT(TRY_CAST(stats_min_value AS DOUBLE)) AND COUNT(*) = COUNT(TRY_CAST(stats_max_value AS DOUBLE)) "
+            "FROM parquet_metadata($files) GROUP BY path_in_schema", {"files": list(self.files.paths)}).fetchall()
+        return {name: (nulls if known else None, low if ranged else None, high if ranged else None)
+                for name, nulls, known, low, high, ranged in rows}
 
     # --- counting ------------------------------------------------------------------------
 
@@ -287,12 +309,17 @@ class EventLog:
             notes.append(f"event names that match no metric are left out: {', '.join(unknown[:20])}")
         notes += [f"metric '{m.name}' has no events: it is 0 for every customer" for i, m in enumerate(model.metrics)
                   if i not in spellings.values()]
-        # The dates and counts are checked first, in one scan of those two columns alone.
-        no_date, no_count, latest = self.con.execute(
-            "SELECT COUNT(*) FILTER (WHERE date IS NULL), COUNT(*) FILTER (WHERE count IS NULL), MAX(date) "
-            "FROM events").fetchone()
-        self._check(False, int(no_date), int(no_count))
-        day = latest if as_of is None else as_of if isinstance(as_of, _dt.date) else date_of(int(as_of))
+        # Dates and counts are checked before counting, in one scan of those two columns alone,
+        # unless the files' own statistics vouch for them.
+        if self.check_dates or self.check_counts:
+            no_date, no_count = self.con.execute(
+                "SELECT COUNT(*) FILTER (WHERE date IS NULL), COUNT(*) FILTER (WHERE count IS NULL) FROM events"
+            ).fetchone()
+            self._check(False, int(no_date), int(no_count))
+        if as_of is None:
+            day = self.con.execute("SELECT MAX(date) FROM events").fetchone()[0]
+        else:
+            day = as_of if isinstance(as_of, _dt.date) else date_of(int(as_of))
         report("counting", 5.0)
         query = compile_model(model, as_of=day, spellings=spellings, prepared=True)
         self._run(f"CREATE OR REPLACE TEMP TABLE {COUNTS} AS {query.counts().sql(dialect='duckdb')}",
