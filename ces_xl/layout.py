@@ -45,6 +45,10 @@ class Block:
     excel_table: str | None = None   # make it a formatted Excel table of this name
     row_formats: dict[int, str] = field(default_factory=dict)  # data row -> format (beats formats)
     band_column: str | None = None   # colour these cells by band
+    # Live columns (Settings Formulas = live): header -> its formulas (ces_xl.formulas.Column),
+    # the frame's values cached in them; ``sources``: each row's 1-based row of counts.
+    formulas: dict = field(default_factory=dict)
+    sources: np.ndarray | None = None
 
     @property
     def header_row(self) -> int:

@@ -71,7 +71,22 @@ def score_grids(grids: dict[str, Grid],
         result.id_format = cell_format(workbook.sheet_names[ACTIVITY], *workbook.table.id_cell)
     ours = _ours(result, workbook)
     carry_notes(result, last if previous is None else previous(ours), ours)
-    return result, result_sheets(result)
+    sheets = result_sheets(result)
+    if workbook.live is not None:
+        live_scores(result, workbook, sheets)
+    return result, sheets
+
+
+def live_scores(result: ScoreResult, workbook: WorkbookInput, sheets: list[ResultSheet]) -> None:
+    """Settings Formulas = live: the Scores sheet's score, points and band as formulas over the
+    Activity, Weights and Bands cells (ces_xl.formulas), the engine's values cached in them."""
+    from .formulas import scores_formulas
+
+    block = next(sheet for sheet in sheets if sheet.name == SCORES).blocks[0]
+    columns = {str(c): block.left + j for j, c in enumerate(block.frame.columns)}
+    block.formulas, said = scores_formulas(result.model, workbook.live, columns, result.contribution_columns)
+    block.sources = np.asarray(workbook.live.rows, dtype=np.int64) + 1
+    result.notes.extend(said)
 
 
 def carry_notes(result: ScoreResult, previous: Mapping[str, Grid], ours: Callable[[str], bool]) -> None:

@@ -71,11 +71,25 @@ def soffice() -> str:
     return exe
 
 
-def libreoffice_export(soffice: str, book: Path, outdir: Path) -> dict[str, list[list[str]]]:
-    """Open ``book`` in LibreOffice Calc headless, recalculate, and export every sheet to CSV
-    (raw values, not as shown). Returns sheet name -> rows of strings."""
+# LibreOffice shows the cached values of a file it did not write unless told to recalculate:
+# this profile setting makes it recalculate every formula of every .xlsx it loads.
+RECALCULATE_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def libreoffice_export(soffice: str, book: Path, outdir: Path, recalculate: bool = False) -> dict[str, list[list[str]]]:
+    """Open ``book`` in LibreOffice Calc headless and export every sheet to CSV (raw values, not
+    as shown). ``recalculate``: recalculate every formula first (else LibreOffice shows the
+    values cached in the file). Returns sheet name -> rows of strings."""
     outdir.mkdir(parents=True, exist_ok=True)
     profile = outdir / "lo-profile"
+    if recalculate:
+        (profile / "user").mkdir(parents=True, exist_ok=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(RECALCULATE_ALWAYS)
     filt = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
     done = subprocess.run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless",
                            "--convert-to", filt, "--outdir", str(outdir), str(book)],

@@ -28,13 +28,16 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def sheet_rows(path: Path, sheet: str) -> list[tuple]:
-    book = openpyxl.load_workbook(path)
+def sheet_rows(path: Path, sheet: str, cached: bool = False) -> list[tuple]:
+    """The cells of ``sheet``; ``cached``: a formula's cached value, not its text."""
+    book = openpyxl.load_workbook(path, data_only=cached)
     return [tuple(c.value for c in row) for row in book[sheet].iter_rows()]
 
 
 def scores_by_id(path: Path) -> dict:
-    rows = sheet_rows(path, "Scores")
+    """The Scores rows by customer ID, as a reader that does not calculate sees them (the
+    template's scores are live formulas, with the engine's values cached in them)."""
+    rows = sheet_rows(path, "Scores", cached=True)
     header = rows[0]
     return {row[0]: dict(zip(header, row)) for row in rows[1:]}
 

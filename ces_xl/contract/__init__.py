@@ -21,8 +21,9 @@ from ..core.model import DEFAULT_BANDS, Model
 from ..core.names import nearest
 from ..core.table import Table
 from ..errors import CESError, InputError
+from ..formulas import Cell, LiveCells
 from ..grid import ACTIVITY, BANDS, EVENTS, HISTORY, SETTINGS, WEIGHTS, Grid, find_sheet
-from ..xlsx.a1 import MAX_ROWS
+from ..xlsx.a1 import MAX_ROWS, parse_cell
 from .activity import parse_activity
 from .bands import parse_bands
 from .events import parse_events
@@ -45,6 +46,7 @@ class WorkbookInput:
     events: timeline.EventLog | None = None  # the Events sheet's log, when there is one
     as_of: int | None = None  # the day scored (a day number): Settings' As of, the latest event, or today
     history: list[Snapshot] = field(default_factory=list)  # earlier snapshots: from the events, or the History sheet
+    live: LiveCells | None = None  # Settings Formulas = live: where the model's numbers are, for formulas
 
     def trend(self, result) -> None:
         """Add this run's history and explained change to ``result`` (see core.history.apply)."""
@@ -162,8 +164,48 @@ def read_contract(grids: Mapping[str, Grid], today: _dt.date | None = None) -> W
                 raise InputError.gather(problems)
     if as_of is None:
         as_of = ((today or _dt.date.today()) - timeline.EPOCH).days
+    live = _live_cells(grids, found, model, table) if settings.formulas == "live" else None
     return WorkbookInput(table=table, model=model, settings=settings, sheet_names=found, notes=notes,
-                         events=events, as_of=as_of, history=history)
+                         events=events, as_of=as_of, history=history, live=live)
+
+
+def _live_cells(grids: Mapping[str, Grid], found: dict[str, str], model: Model, table: Table) -> LiveCells:
+    """Where the counts, weights, targets and bands are, for live formulas (ces_xl.formulas):
+    a cell takes part only when it holds a plain number (a label: plain text), so that a
+    formula over it computes what the engine did."""
+    activity = grids.get(found.get(ACTIVITY, ""))
+    if activity is not None and table.rows is not None and table.number_columns is not None \
+            and len(table.rows) == len(table.ids):
+        rows = [activity.top + int(r) for r in table.rows]
+        columns = [None if c is None else activity.left + c for c in table.number_columns]
+        sheet = activity.name
+    else:  # counted from events (or no Activity rows): the points are values
+        rows, columns, sheet = [0] * len(table.ids), [None] * len(model.metrics), ""
+
+    def place(ref: str | None, kind: type) -> Cell | None:
+        """The cell ``ref`` names (``'My sheet'!B2``) when it holds a plain ``kind`` value."""
+        if not ref or "!" not in ref:
+            return None
+        name, _, at = ref.rpartition("!")
+        if name.startswith("'") and name.endswith("'"):
+            name = name[1:-1].replace("''", "'")
+        grid = grids.get(name)
+        spot = parse_cell(at)
+        if grid is None or spot is None:
+            return None
+        r, c = spot[0] - grid.top, spot[1] - grid.left
+        value = grid.rows[r][c] if 0 <= r < len(grid.rows) and 0 <= c < len(grid.rows[r]) else None
+        plain = (isinstance(value, (int, float)) and not isinstance(value, bool)) if kind is float else (
+            isinstance(value, str) and value == value.strip() and value != "")
+        return Cell(name, spot[0], spot[1]) if plain else None
+
+    bands = found.get(BANDS) is not None
+    return LiveCells(
+        counts_sheet=sheet, rows=rows, columns=columns,
+        weights=[place(m.cells.get("weight"), float) for m in model.metrics],
+        targets=[place(m.cells.get("target"), float) for m in model.metrics],
+        band_labels=[place(b.cells.get("label"), str) for b in model.bands] if bands else None,
+        band_uppers=[place(b.cells.get("to"), float) for b in model.bands] if bands else None)
 
 
 def read_model(grids: Mapping[str, Grid]) -> tuple[Model, Settings, list[str]]:

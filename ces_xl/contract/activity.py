@@ -153,6 +153,7 @@ def _parse(grid: Grid, model: Model, settings: Settings, problems: list[CESError
                        segment_header=None if segment_at is None else text(header[segment_at]), rows=rows,
                        shown=shown, headers=[text(h) for h in header if not is_blank(h)],
                        id_cell=(grid.top + int(rows[0]), grid.left + first), outcomes=outcome_values,
+                       number_columns=[c if c in position else None for c in metric_at],
                        outcome_header=None if outcome_at is None else text(header[outcome_at]))
 
 

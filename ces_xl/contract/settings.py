@@ -32,6 +32,7 @@ class Settings:
     trial_segment: str = "Trial"               # the Segment of free-trial customers
     trial_ready: float | None = None           # the score a trial converts from (None: the top band's From)
     outcome_column: str | None = None          # the Activity header of what happened next (None: "Outcome")
+    formulas: str = "values"                   # "live": Scores' score, points and band as formulas
     cells: dict[str, str] = field(default_factory=dict)
 
     def model_fields(self) -> dict[str, object]:
@@ -58,7 +59,9 @@ SETTINGS = {
     "trial_segment": ("Trial segment",),
     "trial_ready": ("Trial ready",),
     "outcome_column": ("Outcome column",),
+    "formulas": ("Formulas",),
 }
+FORMULAS = ("values", "live")
 NAMES = tuple(names[0] for names in SETTINGS.values())
 _FIELD = {name_key(name): key for key, names in SETTINGS.items() for name in names}
 _HEADER_KEYS = ("setting", "settings", "key", "name", "option")
@@ -95,6 +98,14 @@ def parse_settings(grid: Grid, problems: list[CESError]) -> Settings:
             continue  # the default
         if name in ("method", "missing"):
             setattr(settings, name, text(value).lower())
+        elif name == "formulas":
+            chosen = text(value).strip().lower()
+            if chosen not in FORMULAS:
+                problems.append(InputError(f"Formulas is {text(value)!r}{did_you_mean(text(value), FORMULAS)}",
+                                           where=grid.ref(r, 1),
+                                           fix="use live (scores that recalculate in Excel) or values"))
+            else:
+                settings.formulas = chosen
         elif name in ("drop_alert", "trial_ready"):  # numbers, checked with the model
             number = to_number(value)
             setattr(settings, name, number if number is not None else value)

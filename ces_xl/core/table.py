@@ -108,6 +108,7 @@ class Table:
     shown: dict[str, np.ndarray] = field(default_factory=dict)  # carried columns: header -> values
     headers: list[str] = field(default_factory=list)  # every column header of the source table
     id_cell: tuple[int, int] | None = None  # where the first ID sits in the source (0-based row, column)
+    number_columns: list[int | None] | None = None  # per metric: its source column when it holds plain numbers
     notes: list[str] = field(default_factory=list)
 
     def frame(self) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .a1 import column_letter
+from ..formulas import Column
 from ..layout import Block, Chart, ResultSheet, plain_value
 from .package import DOC_REL, MAIN_NS
 from .styles import CellStyle, StyleSheet
@@ -321,6 +322,10 @@ def _text_tail(value: str, t: bytes) -> bytes:
     return b'%s t="inlineStr">%s</c>' % (t, inline_text(value).encode("utf-8")) if value else b"%s/>" % t
 
 
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _kind(series: pd.Series) -> str:
     """How a column's cells are written: "float", "int", "text" (str or blank) or "any"."""
     if pd.api.types.is_bool_dtype(series):
@@ -417,6 +422,9 @@ class _BlockRows:
         self.first = block.header_row + 2  # 1-based row of the first data row
         self.block, self.styles = block, styles
         self.starts = range(0, len(frame), CHUNK_ROWS)
+        # Live columns: each formula's text escaped once, its row numbers filled in per piece.
+        self.live = {columns.index(header): column for header, column in block.formulas.items() if header in columns}
+        self.live_templates = {j: _xml_escape(column.template) for j, column in self.live.items()}
 
     def render(self, start: int) -> bytes:
         stop = min(start + CHUNK_ROWS, len(self.block.frame))
@@ -430,8 +438,35 @@ class _BlockRows:
                 for j, column in zip(columns, tails.T.tolist()):
                     done[j] = column
         for j, values in enumerate(self.arrays):
-            slots += (rows, done[j] if values is None else self._tails(j, values[start:stop], start))
+            tails = done[j] if values is None else self._tails(j, values[start:stop], start)
+            if j in self.live:
+                tails = self._live_tails(j, tails, start, stop)
+            slots += (rows, tails)
         return b"".join(map(self.template.__mod__, zip(*slots)))
+
+    def _live_tails(self, j: int, tails: list[bytes], start: int, stop: int) -> list[bytes]:
+        """The cells of a live column: each formula, with the value written (its tail) as the
+        cached result, so that a reader that does not calculate still sees the engine's numbers."""
+        column = self.live[j]
+        sources = self.block.sources
+        formulas = Column(self.live_templates[j], column.slots).render(
+            range(self.first + start, self.first + stop),
+            [0] * (stop - start) if sources is None else sources[start:stop].tolist())
+        out = []
+        if column.text:
+            t = _b(self.text_styles[j])
+            values = self.block.frame.iloc[start:stop, j].tolist()
+            for f, v in zip(formulas, values):
+                shown = "" if v is None or (isinstance(v, float) and v != v) else _xml_escape(ooxml_text(str(v)))
+                out.append(b'%s t="str"><f>%s</f><v>%s</v></c>' % (t, f.encode("utf-8"), shown.encode("utf-8")))
+            return out
+        for f, tail in zip(formulas, tails):
+            f = f.encode("utf-8")
+            if tail.endswith(b"/>"):  # no value: a formula that gives "" (no data)
+                out.append(b'%s t="str"><f>%s</f><v></v></c>' % (tail[:-2], f))
+            else:
+                out.append(tail.replace(b"><v>", b"><f>%s</f><v>" % f, 1))
+        return out
 
     def _tails(self, j: int, values: np.ndarray, start: int) -> list[bytes]:
         number_style, text_style, kind = self.number_styles[j], self.text_styles[j], self.kinds[j]

@@ -52,7 +52,8 @@ INSTRUCTIONS = [
     "3. Bands: the score ranges and their labels (0-40 Very disengaged, 41-75 Somewhat engaged, 76-100 Very engaged).",
     "4. Settings: Method (index, sum or auto), Missing values (zero or exclude), Period (a label), ID column,",
     "   Blank values (markers such as n/a that mean no data), Show columns (the Activity columns to copy),",
-    "   and what calls for an action: Drop alert, Trial segment, Trial ready.",
+    "   what calls for an action: Drop alert, Trial segment, Trial ready; and Formulas (live: the scores",
+    "   recalculate in Excel when you edit a count or a weight, without Python; values: numbers only).",
     "",
     "Score it: click CES > Score workbook in Excel, or run:  ces-xl score CES_Template.xlsx",
     "The results go to new Scores, Summary, Actions and History sheets; your sheets are never changed. Scoring",
@@ -148,6 +149,8 @@ def build_template() -> TemplateWorkbook:
         ["Drop alert", 10, "A fall of this many points since the last run calls for Re-engage (Actions sheet)"],
         ["Trial segment", "Trial", "The Segment of free-trial customers (Convert trial)"],
         ["Trial ready", None, "The score from which a trial is ready to convert (blank: the top band's From)"],
+        ["Formulas", "live", "live (Score, points and Band are formulas: they recalculate in Excel when a count or "
+                             "a weight changes) or values"],
     ], widths=[16, 14, 80])
     return book
 
