@@ -212,3 +212,38 @@ def test_a_column_fills_its_rows():
     column = Column("ROUND(SUM($H%d:$Q%d),9)+'Activity'!$C%d", ("row", "row", "source"))
     assert column.render([2, 3], [5, 9]) == ["ROUND(SUM($H2:$Q2),9)+'Activity'!$C5",
                                              "ROUND(SUM($H3:$Q3),9)+'Activity'!$C9"]
+
+
+def test_the_readmes_formulas_are_the_templates(tmp_path):
+    from .conftest import REPO
+
+    text = (REPO / "README.md").read_text()
+    shown = text[text.index("For row 2 of a scored template:"):]
+    shown = shown[shown.index("```text") + 8:shown.index("```", shown.index("```text") + 8)]
+    out = tmp_path / "template-scored.xlsx"
+    ces_xl.score_workbook(REPO / "workbook" / "CES_Template.xlsx", out)
+    ws = openpyxl.load_workbook(out)["Scores"]
+    cells = {ws.cell(row=1, column=c).value: ws.cell(row=2, column=c).value for c in range(1, ws.max_column + 1)}
+    for line in shown.strip().splitlines():
+        header, formula = line.rsplit(" =", 1) if "(points)" in line else line.split(None, 1)
+        assert cells[header.strip()] == "=" + formula.strip().lstrip("="), header
+
+
+def test_the_button_writes_the_same_formulas(tmp_path):
+    pytest.importorskip("xlwings")
+    from ces_xl import button
+
+    from .test_button import headless_cells, remote_book, replay
+
+    book = live_book(tmp_path / "in.xlsx", "index", "zero")
+    headless = tmp_path / "headless.xlsx"
+    ces_xl.score_workbook(book, headless)
+    remote = remote_book(book)
+    start = [s.name for s in remote.sheets]
+    assert button.run(remote) is not None
+    _, written = replay(remote, start)
+    expected = {k: v for k, v in headless_cells(headless, "Scores").items() if isinstance(v, str) and v.startswith("=")}
+    assert len(expected) == 5 * (1 + 1 + 4)  # score, band and the four live metrics' points, for five customers
+    for key, formula in expected.items():
+        assert written["Scores"][key] == formula, key
+    assert written["Scores"][(1, 0)] == "'A"  # and the ID stays text

@@ -38,6 +38,7 @@ CASES = {
     "events with a history scored (History sheet, line chart, change columns)": ("events", "events-scored"),
     "nobody to call scored (an Actions sheet of a header alone, no table)": ("calm", "calm-scored"),
     "outcomes and a scenario scored (AUC, rates, lift chart, Scenario sheet)": ("outcomes", "outcomes-scored"),
+    "live formulas with blanks left out (formulas giving text, and no data)": ("live", "live-scored"),
     "xlsm scored (as is: the SDK cannot open its ribbon)": ("xlsm", "xlsm-scored"),
     "xlsm scored (ribbon relationship the SDK opens)": ("xlsm*", "xlsm-scored*"),
     "add-in built from xlwings' (as is: the SDK cannot open its ribbon)": ("xlwings-addin", "addin"),
@@ -105,6 +106,11 @@ def checked(tmp_path_factory, ooxml_validator):
         "Activity": [["Customer", "Visits", "Orders", "Outcome"]]
         + [[f"C-{i}", i % 7, i % 4, "yes" if i % 3 else "no"] for i in range(30)],
         "Weights": [["Metric", "Weight", "Scenario"], ["Visits", 1, 3], ["Orders", 10, 2]]})
+    files["live"] = make_workbook(d / "live.xlsx", {
+        "Activity": [["Customer", "Visits", "Orders"], ["C-1", 3, None], ["C-2", None, None], ["C-3", 9, 2]],
+        "Weights": [["Metric", "Weight", "Target", "Normalization"], ["Visits", 1, 10, "log"], ["Orders", 2, 3, "cap"]],
+        "Bands": [["Band", "From", "To"], ["Low", 0, 50], ["High", 50.5, 100]],
+        "Settings": [["Setting", "Value"], ["Missing values", "exclude"], ["Formulas", "live"]]})
     files["calm"] = make_workbook(d / "calm.xlsx", {"Activity": [["Customer", "Visits"], ["C-1", 50], ["C-2", 60]],
                                                     "Weights": [["Metric", "Weight"], ["Visits", 1]]})
 
@@ -128,7 +134,8 @@ def checked(tmp_path_factory, ooxml_validator):
     # Each a subprocess: run side by side.
     jobs = [score_and_rerun, libreoffice, lambda: cli("addin", d / "addin" / "ces_xl.xlam", "addin", "build",
                                                       "-o", d / "addin")]
-    jobs += [lambda name=name: score(name) for name in ("book", "reversed-font", "xlsm", "events", "calm", "outcomes")]
+    jobs += [lambda name=name: score(name) for name in ("book", "reversed-font", "xlsm", "events", "calm", "outcomes",
+                                                        "live")]
     with ThreadPoolExecutor(max_workers=4) as pool:
         for job in [pool.submit(job) for job in jobs]:
             job.result()

@@ -83,6 +83,7 @@ class WorkbookInput:
             "Blank values": ", ".join(s.blank_values) or "none",
             "Show columns": "all" if s.show_columns is None else ", ".join(s.show_columns) or "none",
             "Outcome column": self.table.outcome_header or "none",
+            "Formulas": s.formulas,
         }
 
     @property
