@@ -31,11 +31,10 @@ import os
 import platform
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import MB, run_child  # noqa: E402  (the launcher that measures a child's peak memory)
+from scale import run_child  # noqa: E402  (the launcher that measures a child's peak memory)
 
 AS_OF = dt.date(2026, 11, 30)
 WINDOW, HALF_LIFE = 90, 30

@@ -248,6 +248,12 @@ def test_sql_without_an_as_of_date_takes_the_latest_event(tmp_path):
     assert np.abs(got["score"].to_numpy() - expected["score"].to_numpy()).max() <= 1e-9
 
 
+def test_the_command_line_offers_the_engines_dialects():
+    from ces_xl.cli.events import DIALECTS as OFFERED  # kept apart so that the command starts fast
+
+    assert OFFERED == DIALECTS
+
+
 def test_sql_refuses_an_unknown_dialect_and_a_book_without_weights(book, tmp_path):
     done = run_cli("sql", "--model", book, "--dialect", "oracle")
     assert done.returncode == 2 and "oracle" in done.stderr

@@ -35,6 +35,5 @@ def score(spark, model: Model, *, as_of: int | _dt.date | None = None, events=No
     customer_id, event, date and count, made that view first) with the Spark SQL of ``model``."""
     if events is not None:
         spark.createDataFrame(events).createOrReplaceTempView("events")
-    rows = spark.sql(compile_model(model, as_of=as_of).sql("spark")).collect()
-    columns = spark.sql(compile_model(model, as_of=as_of).sql("spark")).columns if not rows else list(rows[0].asDict())
-    return pd.DataFrame([tuple(r) for r in rows], columns=columns)
+    scores = spark.sql(compile_model(model, as_of=as_of).sql("spark"))
+    return pd.DataFrame([tuple(r) for r in scores.collect()], columns=scores.columns)
