@@ -32,6 +32,8 @@ def cli() -> None:
     Weights sheet (Metric, Weight, and optionally Target, Normalization, Direction); Bands and
     Settings sheets are optional. 'ces-xl template' writes a filled-in example;
     'ces-xl addin build' makes the Excel add-in (CES ribbon tab and formulas).
+    'ces-xl score-events' scores event logs of any size (Parquet, CSV) on DuckDB with a
+    workbook's model, and 'ces-xl sql' writes that model as SQL for Spark and warehouses.
     """
 
 

@@ -33,7 +33,7 @@ def _default_output(events: str) -> Path:
 @click.option("--count-column", help="The column of counts or amounts. Default: 'count' when there is one, "
                                      "else every event counts 1.")
 @click.option("--memory-limit", metavar="SIZE", help="DuckDB's memory, e.g. 2GB; past it, work spills to a "
-                                                     "temporary folder. Default: 80%% of the machine's memory.")
+                                                     "temporary folder. Default: 80% of the machine's memory.")
 @click.option("--threads", type=click.IntRange(1, None), help="Threads DuckDB uses. Default: one per core.")
 @click.option("-f", "--force", is_flag=True, help="Replace OUT if it exists.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary: only the output path.")
