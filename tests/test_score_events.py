@@ -266,3 +266,22 @@ def test_the_bundled_template_as_spark_sql():
     done = run_cli("sql", "--model", REPO / "workbook" / "CES_Template.xlsx", "--dialect", "spark")
     assert done.returncode == 0, done.stderr
     sqlglot.parse_one(done.stdout, read="spark")
+
+
+def test_a_log_larger_than_the_memory_limit_is_scored_all_the_same(tmp_path):
+    # 3 million events (about 100 MB as DuckDB holds rows) through a 40 MB memory limit: the
+    # files stream through the group-by, the log never has to fit in memory, and the scores are
+    # those of a run without the limit.
+    source = tmp_path / "big.parquet"
+    con = duckdb.connect()
+    con.execute(f"""COPY (SELECT 'C' || CAST(hash(i) % 20000 AS VARCHAR) AS customer_id,
+                                 ['Logins', 'Reports', 'Tickets', 'Exports'][1 + CAST(hash(i * 7) % 4 AS INTEGER)] AS event,
+                                 DATE '2026-11-30' - CAST(hash(i * 13) % 200 AS INTEGER) AS date,
+                                 CAST(1 + hash(i * 31) % 3 AS INTEGER) AS count
+                          FROM range(3000000) t(i)) TO '{source}' (FORMAT parquet)""")
+    con.close()
+    limited = ces_xl.score_event_files(source, model_of_book(), as_of=AS_OF, memory_limit="40MB", threads=1)
+    free = ces_xl.score_event_files(source, model_of_book(), as_of=AS_OF)
+    assert limited.customers == free.customers == 20000 and limited.events == 3_000_000
+    assert (limited.scores["score"].to_numpy() == free.scores["score"].to_numpy()).all()
+    assert (limited.scores["customer_id"].to_numpy() == free.scores["customer_id"].to_numpy()).all()
