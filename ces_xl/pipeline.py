@@ -247,8 +247,9 @@ def score_event_files(events, model, output: str | os.PathLike | None = None, *,
     whose Weights, Bands and Settings sheets are the model). ``output``: a ``.parquet`` or
     ``.csv`` file of one row per customer, or an ``.xlsx`` copy of the model workbook with the
     Scores, Summary and Actions sheets (when the customers fit in a sheet); None returns the
-    rows in ``EventsRun.scores``. Nothing is written until everything is counted and checked,
-    and then atomically."""
+    rows in ``EventsRun.scores``. ``columns``: the log's column names where they are not
+    customer_id, event, date and count, e.g. ``{"customer_id": "account", "date": "ts"}``.
+    Nothing is written until everything is counted and checked, and then atomically."""
     from .core.events import date_value
     from .engines.duckdb import EventColumns, EventLog, find_files
     from .xlsx.atomic import check_output_path
@@ -277,6 +278,13 @@ def score_event_files(events, model, output: str | os.PathLike | None = None, *,
     if settings is not None and settings.history:
         notes.append("History is counted by 'ces-xl score' on a workbook's Events sheet; score-events scores the "
                      "as-of date alone")
+    if isinstance(columns, dict):  # the names of the log's columns, e.g. {"customer_id": "account"}
+        fields = ("customer_id", "event", "date", "count")
+        unknown = [k for k in columns if k not in fields]
+        if unknown:
+            raise InputError(f"columns names {', '.join(map(repr, unknown))}, not a column of an event log",
+                             where="columns", fix=f"use the keys {', '.join(fields)}")
+        columns = EventColumns(**columns)
     files = find_files(events)
     with EventLog(files, columns or EventColumns(), memory_limit=memory_limit, threads=threads) as log:
         counted = log.count(model, day, progress=report)

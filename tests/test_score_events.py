@@ -119,6 +119,17 @@ def test_the_python_api_scores_from_a_model_object(tmp_path):
     assert run.bands["Customers"].sum() == len(expected)
 
 
+def test_other_column_names_from_python(tmp_path):
+    frame = events_frame(seed=10).rename(columns={"customer_id": "Account", "date": "When"})
+    source = write(frame, tmp_path / "events.parquet")
+    run = ces_xl.score_event_files(source, model_of_book(), as_of=AS_OF, columns={"customer_id": "account",
+                                                                                  "date": "when"})
+    expected = score_frame(events_frame(seed=10), model_of_book(), as_of=AS_OF)
+    assert run.scores["customer_id"].tolist() == expected["customer_id"].tolist()
+    with pytest.raises(ces_xl.InputError, match="use the keys customer_id, event, date, count"):
+        ces_xl.score_event_files(source, model_of_book(), columns={"id": "Account"})
+
+
 def test_names_from_the_workbook_are_literals_not_sql(tmp_path):
     # Quotes, a backslash, a comment marker and a line break in a metric name and a band label.
     name, label = "O'Brien \"x\" \\ -- ;", "Top'); DROP TABLE events; --\nband"
