@@ -174,6 +174,23 @@ def test_where_formulas_cannot_be_live_the_cells_are_values_and_a_note_says_why(
     assert str(row["Score"]).startswith("=ROUND(") and row["Band"] == result.scores.loc[0, "Band"] == "Somewhat engaged"
 
 
+def test_a_formula_excel_could_not_hold_is_a_value(tmp_path):
+    # 700 metrics whose weights are not one block (a blank row between each): the weight total
+    # alone would be over 8,192 characters in every points formula
+    names = [f"M{i}" for i in range(700)]
+    weights = [["Metric", "Weight", "Target"]]
+    for name in names:
+        weights += [[name, 1, 5], [None, None, None]]
+    book = make_workbook(tmp_path / "wide.xlsx", {"Activity": [["Customer", *names], ["A", *range(700)]],
+                                                  "Weights": weights,
+                                                  "Settings": [["Setting", "Value"], ["Formulas", "live"]]})
+    result = ces_xl.score_workbook(book, tmp_path / "out.xlsx")
+    assert any("formula would pass Excel's limit of 8,192 characters" in n for n in result.notes)
+    ws = openpyxl.load_workbook(tmp_path / "out.xlsx")["Scores"]
+    formulas = [c.value for c in ws[2] if isinstance(c.value, str) and c.value.startswith("=")]
+    assert all(len(f) <= 8192 for f in formulas) and any(f.startswith("=ROUND(SUM(") for f in formulas)
+
+
 def test_values_is_the_default(tmp_path):
     book = make_workbook(tmp_path / "v.xlsx", {"Activity": ACTIVITY, "Weights": weights("index")})
     ces_xl.score_workbook(book, tmp_path / "out.xlsx")

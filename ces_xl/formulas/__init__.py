@@ -28,6 +28,7 @@ from ..xlsx.a1 import column_letter
 XLFN = frozenset({"RANK.EQ", "RANK.AVG", "PERCENTRANK.INC", "PERCENTRANK.EXC", "PERCENTILE.INC",
                   "PERCENTILE.EXC", "STDEV.S", "STDEV.P", "MODE.SNGL", "AGGREGATE"})
 NO_DATA_TEXT = "No data"  # ces_xl's own words for a customer without a score (core.bands.NO_DATA)
+MAX_FORMULA = 8_192      # characters in one formula, Excel's limit
 
 
 def function(name: str) -> str:
@@ -159,6 +160,10 @@ def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contributi
             body = f"{w}*{c}"
         if exclude:
             body = f'IF(ISBLANK({c}),"",{body})'
+        if len(body) + 8 * body.count("%d") > MAX_FORMULA:  # with row numbers of up to 7 digits
+            kept_back.setdefault(f"its formula would pass Excel's limit of {MAX_FORMULA:,} characters", []).append(
+                metric.name)
+            continue
         out[header] = Column(body, _count_slots(body))
     for reason, names in kept_back.items():
         shown = ", ".join(f"'{n}'" for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
