@@ -1,5 +1,5 @@
-"""The ``ces-xl`` command: score workbooks and write the template, headlessly; score event logs
-beyond a sheet and write the model as SQL (:mod:`.events`).
+"""The ``ces-xl`` command: the group, the progress bar and the one-line errors here; the commands
+in :mod:`.workbook` (score, template), :mod:`.events` (score-events, sql) and :mod:`.addin`.
 
 Errors print one line, ``ces-xl: error: ...``, on stderr and exit non-zero; no traceback
 (set ``CES_XL_DEBUG=1`` to see one) and no half-written output file.
@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
-
 import click
 
 from .. import __version__
-from ..errors import CESError, FileError, InputError, SetupError
+from ..errors import CESError, FileError, SetupError
 
 # Exit codes by kind of failure (README "Command line").
 EXIT_BAD_INPUT, EXIT_USAGE, EXIT_INTERNAL, EXIT_FILE, EXIT_SETUP, EXIT_INTERRUPTED = 1, 2, 3, 4, 5, 130
@@ -35,117 +33,6 @@ def cli() -> None:
     'ces-xl score-events' scores event logs of any size (Parquet, CSV) on DuckDB with a
     workbook's model, and 'ces-xl sql' writes that model as SQL for Spark and warehouses.
     """
-
-
-@cli.command()
-@click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Where to write the scored workbook. Default: WORKBOOK-scored.xlsx beside the input.")
-@click.option("--in-place", is_flag=True,
-              help="Add the result sheets to WORKBOOK itself (replaced atomically; other sheets kept).")
-@click.option("-f", "--force", is_flag=True,
-              help="Replace OUT if it exists (columns you added to its Scores or Actions sheet are carried over).")
-@click.option("-q", "--quiet", is_flag=True,
-              help="No progress bar and no summary: only the output path (notes and errors still go to stderr).")
-@click.option("--progress/--no-progress", default=None,
-              help="Show the progress bar even where stderr is not a terminal (an IDE console, a CI log), "
-                   "or never. Default: on a terminal.")
-def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quiet: bool,
-          progress: bool | None) -> None:
-    """Score every customer in WORKBOOK and write the Scores, Summary, Actions and History
-    sheets (and Scenario, with a Scenario column in Weights).
-
-    The input is never modified unless --in-place is given. An existing output is replaced
-    only with --force. Re-running replaces the result sheets it wrote before; columns you
-    added to Scores or Actions are carried over.
-
-    \b
-    Examples:
-      ces-xl score activity.xlsx                 # writes activity-scored.xlsx
-      ces-xl score activity.xlsx -o out.xlsx
-      ces-xl score activity.xlsx --in-place
-    """
-    from ..xlsx.atomic import resolve_output
-    from ..xlsx.reader import WorkbookRead, check_input_path
-
-    check_input_path(workbook)
-    target = resolve_output(workbook, output, in_place, force)
-    shown = (progress if progress is not None else sys.stderr.isatty()) and not quiet
-    with ProgressBar(enabled=shown) as bar:
-        # Start reading now: python-calamine parses on another thread while pandas and the
-        # scoring code import (a quarter of a second that would otherwise come before the read).
-        reading = WorkbookRead(workbook, progress=bar.reading)
-        from ..pipeline import score_file
-
-        result = score_file(reading, target, progress=bar.update)
-    for note in result.notes:
-        click.echo(f"ces-xl: note: {note}", err=True)
-    if quiet:
-        click.echo(str(target))
-        return
-    count = len(result.scores)
-    click.echo(f"Scored {count} customer{'s' if count != 1 else ''} ({result.method} method) -> {target}")
-    width = max(len(str(b)) for b in result.bands["Band"])
-    span = max(len(str(r)) for r in result.bands["Range"])
-    for row in result.bands.itertuples(index=False):
-        click.echo(f"  {row.Band:<{width}}  {row.Range:<{span}}  {row.Customers:>7}  ({row.Share:6.1%})")
-    if result.outcomes is not None and result.outcomes.auc is not None:
-        a = result.outcomes.auc
-        click.echo(f"  AUC for {result.outcomes.column}: {a.value:.2f} (95%: {a.low:.2f} to {a.high:.2f}); {a.direction}")
-
-
-@cli.command()
-@click.argument("path", type=click.Path(path_type=Path), default="CES_Template.xlsx", required=False)
-@click.option("-f", "--force", is_flag=True, help="Overwrite PATH if it exists.")
-def template(path: Path, force: bool) -> None:
-    """Write the example workbook (Instructions, Activity, Weights, Bands, Settings) to PATH.
-
-    PATH defaults to CES_Template.xlsx in the current folder.
-    """
-    from ..xlsx.atomic import atomic_output
-    from ..xlsx.template import build_template
-
-    if path.suffix.lower() != ".xlsx":
-        raise InputError("the template is an .xlsx workbook", where=str(path), fix="end the file name with .xlsx")
-    if path.exists() and not force:
-        raise FileError("the file exists", where=str(path), fix="pass --force to overwrite it, or choose another name")
-    with atomic_output(path) as tmp:
-        build_template().save(tmp)
-    click.echo(f"Wrote {path}; score it with: ces-xl score {path}")
-
-
-@cli.group()
-def addin() -> None:
-    """The Excel add-in (ces_xl.xlam): a CES ribbon tab with a "Score workbook" button, plus
-    the =CES_SCORE and =CES_BAND functions.
-
-    It is built from the installed xlwings, so its VBA matches the xlwings package version.
-    """
-
-
-@addin.command("build")
-@click.option("-o", "--output", "outdir", type=click.Path(file_okay=False, path_type=Path), default=".",
-              show_default=True, help="Folder to write ces_xl.xlam into (created if missing).")
-@click.option("--no-udfs", is_flag=True, help="Leave out the =CES_SCORE/=CES_BAND wrappers (use xlwings' "
-                                             "Import Functions instead).")
-def addin_build(outdir: Path, no_udfs: bool) -> None:
-    """Write ces_xl.xlam into a folder. Keep the file name: the button imports the Python
-    module named after it."""
-    from ..addin import build_addin
-
-    path = build_addin(outdir, udfs=not no_udfs)
-    click.echo(f"Wrote {path}")
-
-
-@addin.command("install")
-@click.option("--file", "path", type=click.Path(dir_okay=False, path_type=Path),
-              help="An add-in built earlier with 'ces-xl addin build' (default: build a fresh one "
-                   "that runs this Python).")
-def addin_install(path: Path | None) -> None:
-    """Install the add-in into desktop Excel (Windows or macOS), via 'xlwings addin install'."""
-    from ..addin import install_addin
-
-    click.echo(install_addin(path))
 
 
 class ProgressBar:
@@ -257,4 +144,7 @@ def run() -> None:
     os._exit(code)
 
 
-from . import events as _events  # noqa: E402,F401  (registers score-events and sql)
+# The commands, each module registering its own on the group above.
+from . import addin as _addin  # noqa: E402,F401  (addin build, addin install)
+from . import events as _events  # noqa: E402,F401  (score-events, sql)
+from . import workbook as _workbook  # noqa: E402,F401  (score, template)
