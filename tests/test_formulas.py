@@ -1,5 +1,5 @@
-"""Live workbooks (Settings ``Formulas`` = ``live``): the Scores sheet's score, points and band
-as formulas that LibreOffice, made to recalculate every formula it loads, computes to the
+"""Live workbooks (Settings ``Formulas`` = ``live``): the Scores sheet's score, points, band and
+top driver as formulas that LibreOffice, made to recalculate every formula it loads, computes to the
 engine's numbers; again after counts and weights are edited in a copy; no text of the workbook
 in any formula; and the formula text itself (ces_xl.formulas)."""
 from __future__ import annotations
@@ -44,7 +44,7 @@ def engine_scores(book: Path) -> dict[str, tuple]:
     """The engine's Score, Band and points per customer (a values run of the same book)."""
     result = ces_xl.score_workbook(book, book.with_name(book.stem + "-values.xlsx"), force=True)
     points = result.contribution_columns
-    return {row["Customer"]: (row["Score"], row["Band"], [row[p] for p in points])
+    return {row["Customer"]: (row["Score"], row["Band"], [row[p] for p in points], row["Top driver"])
             for row in result.scores.to_dict("records")}
 
 
@@ -60,8 +60,9 @@ def recalculated(soffice, book: Path, outdir: Path) -> dict[str, dict]:
 
 def assert_same(engine: dict, recalc: dict, points: list[str]) -> None:
     assert set(engine) == set(recalc)
-    for customer, (score, band, contributions) in engine.items():
+    for customer, (score, band, contributions, driver) in engine.items():
         got = recalc[customer]
+        assert got["Top driver"] == (driver or ""), customer
         if score != score:  # no data: no score
             assert got["Score"] == "" and got["Band"] == "No data", customer
             continue
@@ -145,7 +146,7 @@ def test_no_text_of_the_workbook_enters_a_formula(tmp_path):
         xml = next(package.read(n).decode() for n in package.namelist() if "worksheets/sheet" in n
                    and "Score" in package.read(n).decode()[:5000] and "<f>" in package.read(n).decode())
     formulas = re.findall(r"<f>(.*?)</f>", xml)
-    assert len(formulas) == 3 * 4  # score, band and the two metrics' points, for three customers
+    assert len(formulas) == 3 * 5  # score, band, top driver and the two metrics' points, for three customers
     for f in formulas:
         for text in hostile + ["HYPERLINK", "SUM(A1)", "DROP"]:
             assert text not in f.replace("&amp;", "&").replace("&lt;", "<"), f
@@ -242,8 +243,8 @@ def test_the_readmes_formulas_are_the_templates(tmp_path):
     ws = openpyxl.load_workbook(out)["Scores"]
     cells = {ws.cell(row=1, column=c).value: ws.cell(row=2, column=c).value for c in range(1, ws.max_column + 1)}
     for line in shown.strip().splitlines():
-        header, formula = line.rsplit(" =", 1) if "(points)" in line else line.split(None, 1)
-        assert cells[header.strip()] == "=" + formula.strip().lstrip("="), header
+        header, formula = line.split(" =", 1)
+        assert cells[header.strip()] == "=" + formula.strip(), header
 
 
 def test_the_button_writes_the_same_formulas(tmp_path):
@@ -260,7 +261,7 @@ def test_the_button_writes_the_same_formulas(tmp_path):
     assert button.run(remote) is not None
     _, written = replay(remote, start)
     expected = {k: v for k, v in headless_cells(headless, "Scores").items() if isinstance(v, str) and v.startswith("=")}
-    assert len(expected) == 5 * (1 + 1 + 4)  # score, band and the four live metrics' points, for five customers
+    assert len(expected) == 5 * (1 + 1 + 1 + 4)  # score, band, top driver and four live points, five customers
     for key, formula in expected.items():
         assert written["Scores"][key] == formula, key
     assert written["Scores"][(1, 0)] == "'A"  # and the ID stays text

@@ -206,7 +206,8 @@ def _live_cells(grids: Mapping[str, Grid], found: dict[str, str], model: Model, 
         weights=[place(m.cells.get("weight"), float) for m in model.metrics],
         targets=[place(m.cells.get("target"), float) for m in model.metrics],
         band_labels=[place(b.cells.get("label"), str) for b in model.bands] if bands else None,
-        band_uppers=[place(b.cells.get("to"), float) for b in model.bands] if bands else None)
+        band_uppers=[place(b.cells.get("to"), float) for b in model.bands] if bands else None,
+        names=[place(m.cells.get("name"), str) for m in model.metrics])
 
 
 def read_model(grids: Mapping[str, Grid]) -> tuple[Model, Settings, list[str]]:

@@ -3,7 +3,7 @@ and the places of cells, never from what a cell says.
 
 A formula here is built from cell references (sheet names quoted, ``'` doubled), numbers
 ces_xl writes itself, and functions that Excel 2010 and LibreOffice 7.4 both have: MIN, MAX,
-LN, ROUND, SUM, SUMPRODUCT, INDEX, IF, ISBLANK, COUNT. No metric name, band label or other text
+LN, ROUND, SUM, SUMPRODUCT, INDEX, MATCH, IF, ISBLANK, COUNT. No metric name, band label or other text
 of the workbook ever enters one: a name is where a cell is, not what it holds. Functions that
 came with Excel 2010 are spelled ``_xlfn.NAME`` in the file, as Excel writes them
 (:func:`function`); none of those above needs it.
@@ -15,7 +15,8 @@ a spreadsheet recalculating them gets the engine's numbers:
   with ``s = MIN(MAX(count, 0) / target, 1)`` (cap) or ``MIN(LN(1 + MAX(count, 0)) / LN(1 +
   target), 1)`` (log), ``1 - s`` for ``lower``; under the ``exclude`` policy a blank count
   leaves the metric out (its points blank, its weight out of the row's total);
-* the score: ``ROUND(SUM(points), 9)``; the band: the first band whose To is not below it.
+* the score: ``ROUND(SUM(points), 9)``; the band: the first band whose To is not below it;
+  the top driver: the metric (its name's cell) of the row's largest points, the first of equals.
 """
 from __future__ import annotations
 
@@ -81,6 +82,7 @@ class LiveCells:
     targets: Sequence[Cell | None]
     band_labels: Sequence[Cell] | None = None
     band_uppers: Sequence[Cell] | None = None
+    names: Sequence[Cell | None] = ()         # per metric: its name's cell (None: not plain text)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,8 @@ class Column:
 
 
 def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contribution_columns: Sequence[str],
-                    score_column: str = "Score", band_column: str = "Band") -> tuple[dict[str, Column], list[str]]:
+                    score_column: str = "Score", band_column: str = "Band",
+                    driver_column: str = "Top driver") -> tuple[dict[str, Column], list[str]]:
     """The live columns of a Scores sheet: each metric's points that can be live, the score and
     the band; and the notes on what stays a value, and why. ``columns``: each Scores header's
     0-based column."""
@@ -177,6 +180,13 @@ def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contributi
     if exclude:
         score = f'IF(COUNT({points})=0,"",{score})'
     out[score_column] = Column(score, ("row",) * score.count("%d"))
+    # The top driver: the metric of the row's largest points (the first of equals), named by its
+    # cell in Weights; none when no metric scores above 0 (core.scoring._argmax_label).
+    name_span = fixed_range(list(cells.names))
+    if name_span and driver_column in columns and len(cells.names) == len(contribution_columns):
+        best = f"MAX({points})"
+        driver = f'IF({best}>1E-12,INDEX({name_span},MATCH({best},{points},0)),"")'
+        out[driver_column] = Column(driver, ("row",) * driver.count("%d"), text=True)
     labels, uppers = cells.band_labels, cells.band_uppers
     label_span = fixed_range(list(labels or []))
     upper_span = fixed_range(list(uppers or []))
