@@ -107,9 +107,9 @@ class Column:
 def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contribution_columns: Sequence[str],
                     score_column: str = "Score", band_column: str = "Band",
                     driver_column: str = "Top driver") -> tuple[dict[str, Column], list[str]]:
-    """The live columns of a Scores sheet: each metric's points that can be live, the score and
-    the band; and the notes on what stays a value, and why. ``columns``: each Scores header's
-    0-based column."""
+    """The live columns of a Scores sheet: each metric's points that can be live, the score, the
+    top driver and the band; and the notes on what stays a value, and why. ``columns``: each
+    Scores header's 0-based column."""
     notes: list[str] = []
     metrics = model.metrics
     index = model.resolved_method == "index"
@@ -117,7 +117,7 @@ def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contributi
     out: dict[str, Column] = {}
     weights = list(cells.weights)
     if any(w is None for w in weights):
-        notes.append("some weights are not plain numbers in their cells: the scores are values")
+        notes.append("Formulas = live: the scores are values (a weight is not a plain number in its cell)")
         return out, notes
     count = [None if c is None else f"{sheet(cells.counts_sheet)}!${column_letter(c)}%d" for c in cells.columns]
 
@@ -132,9 +132,6 @@ def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contributi
         return "(" + "+".join(f"IF(ISBLANK({c}),0,{w.fixed()})" for w, c in zip(weights, count)) + ")", len(count)
 
     denominator, denominator_slots = total_weight() if index else ("", 0)  # slots -1: not live
-    if index and denominator_slots < 0:
-        notes.append("under the exclude policy a score is live only when every metric's count is in a plain column: "
-                     "the points are values")
     kept_back: dict[str, list[str]] = {}
     for i, metric in enumerate(metrics):
         header = contribution_columns[i]
@@ -147,7 +144,7 @@ def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contributi
         elif index and cells.targets[i] is None:
             reason = "its target is not a plain number in its cell"
         elif index and denominator_slots < 0:
-            reason = "its weight total depends on other metrics' blanks"
+            reason = "under the exclude policy its weight total needs every metric's counts in a plain column"
         if reason:
             kept_back.setdefault(reason, []).append(metric.name)
             continue
@@ -172,8 +169,10 @@ def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contributi
         shown = ", ".join(f"'{n}'" for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         notes.append(f"Formulas = live: the points of {shown} are values ({reason})")
     # The score: the points of the row, added up and rounded as the engine does.
-    first, last = (columns[contribution_columns[0]], columns[contribution_columns[-1]]) if contribution_columns else (None, None)
-    if first is None or last - first != len(contribution_columns) - 1:
+    if not contribution_columns:
+        return out, notes
+    first, last = columns[contribution_columns[0]], columns[contribution_columns[-1]]
+    if last - first != len(contribution_columns) - 1:
         return out, notes
     points = f"${column_letter(first)}%d:${column_letter(last)}%d"
     score = f"ROUND(SUM({points}),9)"
