@@ -13,6 +13,8 @@ floor and against plain pandas, in the same run.
    * ``duckdb floor``: DuckDB reading the same file once and counting events per customer
      (``CREATE TABLE ... AS SELECT customer_id, COUNT(*) ... GROUP BY customer_id``): a scorer
      of this log cannot be faster than one scan and one group-by of it;
+   * ``duckdb long`` (context, not a target): the counts in the long form a first SQL would
+     make, ``GROUP BY customer_id, event``, with no window, decay or score;
    * ``pandas`` (10M only): ``pandas.read_parquet`` and the same work in plain pandas (window,
      decay, a group-by per customer and metric, the normalizations, score, rank, band, Parquet
      out), the way a data scientist would write it.
@@ -115,6 +117,10 @@ con = duckdb.connect()
 con.execute("CREATE TABLE counted AS SELECT customer_id, COUNT(*) AS n FROM read_parquet(?) GROUP BY customer_id",
             [sys.argv[1]])
 """
+# For context, not a target: the counts as a first SQL would make them, one row per customer and
+# event name (the long form), with no window, decay or score.
+LONG_CODE = FLOOR_CODE.replace("SELECT customer_id, COUNT(*) AS n", "SELECT customer_id, event, COUNT(*) AS n").replace(
+    "GROUP BY customer_id", "GROUP BY customer_id, event")
 
 PANDAS_CODE = """\
 import json, sys
@@ -161,6 +167,7 @@ def contenders(label: str, source: Path, model: Path, outdir: Path) -> dict[str,
         "ces-xl": ([str(ces_xl), "score-events", str(source), "--model", str(model), "-o", str(out), "-q", "-f"],
                    out),
         "duckdb floor": ([sys.executable, "-c", FLOOR_CODE, str(source)], None),
+        "duckdb long": ([sys.executable, "-c", LONG_CODE, str(source)], None),
     }
     if label == "10M":
         spec = {"as_of": AS_OF.isoformat(), "window": WINDOW, "half_life": HALF_LIFE, "metrics": METRICS}
