@@ -265,3 +265,12 @@ def test_the_button_writes_the_same_formulas(tmp_path):
     for key, formula in expected.items():
         assert written["Scores"][key] == formula, key
     assert written["Scores"][(1, 0)] == "'A"  # and the ID stays text
+
+
+def test_a_cell_reference_reads_back_to_its_sheet_and_cell():
+    from ces_xl.xlsx.a1 import cell_ref, parse_cell_ref
+
+    for name in ("Weights", "Bob's data", "My sheet", "2024"):
+        assert parse_cell_ref(cell_ref(name, 4, 2)) == (name, 4, 2)
+    assert parse_cell_ref("'Weights'!$C$5") == ("Weights", 4, 2)
+    assert parse_cell_ref("B2") is None and parse_cell_ref("Weights!") is None

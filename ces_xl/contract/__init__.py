@@ -23,7 +23,7 @@ from ..core.table import Table
 from ..errors import CESError, InputError
 from ..formulas import Cell, LiveCells
 from ..grid import ACTIVITY, BANDS, EVENTS, HISTORY, SETTINGS, WEIGHTS, Grid, find_sheet
-from ..xlsx.a1 import MAX_ROWS, parse_cell
+from ..xlsx.a1 import MAX_ROWS, parse_cell_ref
 from .activity import parse_activity
 from .bands import parse_bands
 from .events import parse_events
@@ -185,20 +185,16 @@ def _live_cells(grids: Mapping[str, Grid], found: dict[str, str], model: Model, 
 
     def place(ref: str | None, kind: type) -> Cell | None:
         """The cell ``ref`` names (``'My sheet'!B2``) when it holds a plain ``kind`` value."""
-        if not ref or "!" not in ref:
+        spot = parse_cell_ref(ref) if ref else None
+        grid = grids.get(spot[0]) if spot else None
+        if grid is None:
             return None
-        name, _, at = ref.rpartition("!")
-        if name.startswith("'") and name.endswith("'"):
-            name = name[1:-1].replace("''", "'")
-        grid = grids.get(name)
-        spot = parse_cell(at)
-        if grid is None or spot is None:
-            return None
-        r, c = spot[0] - grid.top, spot[1] - grid.left
+        name, row, col = spot
+        r, c = row - grid.top, col - grid.left
         value = grid.rows[r][c] if 0 <= r < len(grid.rows) and 0 <= c < len(grid.rows[r]) else None
         plain = (isinstance(value, (int, float)) and not isinstance(value, bool)) if kind is float else (
             isinstance(value, str) and value == value.strip() and value != "")
-        return Cell(name, spot[0], spot[1]) if plain else None
+        return Cell(name, row, col) if plain else None
 
     bands = found.get(BANDS) is not None
     return LiveCells(

@@ -409,6 +409,11 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return (x - lo) / (hi - lo)
 
 
+# Points at or below this drive nothing (float noise of a zero); the SQL and the live formulas
+# use the same threshold.
+DRIVER_FLOOR = 1e-12
+
+
 def _argmax_label(values: np.ndarray, names: list[str]) -> np.ndarray:
     """Per row, the metric with the largest positive value ("" when none is above 0).
     Ties go to the metric listed first; NaN never wins."""
@@ -416,7 +421,7 @@ def _argmax_label(values: np.ndarray, names: list[str]) -> np.ndarray:
     which = np.full(len(values), len(names), dtype=np.intp)
     for i in range(values.shape[1] - 1, -1, -1):  # the first metric that reaches the best wins
         np.putmask(which, values[:, i] == best, i)
-    which[~(best > 1e-12)] = len(names)
+    which[~(best > DRIVER_FLOOR)] = len(names)
     return np.array(list(names) + [""], dtype=object)[which]
 
 

@@ -6,11 +6,11 @@ columns: ``customer_id``, ``event``, ``date`` (a DATE; NULL where the file's is 
 date) and ``count`` (a DOUBLE; 1 where blank, NULL where it is no number). The run:
 
 1. the event names and how many events each has (the spellings of the metric names, and the
-   names no metric has, for a note), and the latest date (the default as-of date);
+   names no metric has, for a note); the dates and counts checked in one scan of those two
+   columns (unless the Parquet statistics vouch for them); the latest date (the default as-of);
 2. the counts: one scan, the events grouped by customer into a table of their own (spilled to
-   disk past the memory limit), with each customer's events that have no date or no number;
-3. the checks (a blank customer ID, a date or count that is none: one line each), then the
-   scores from the counts table, and the file written (the caller writes it atomically).
+   disk past the memory limit); a blank customer ID is found there;
+3. the scores from the counts table, and the file written (the caller writes it atomically).
 """
 from __future__ import annotations
 
@@ -220,12 +220,13 @@ class EventLog:
             return exp.column(exp.to_identifier(name, quoted=True))
 
         raw_date = ident(date)
-        kind = types[date].split("(")[0]
-        if kind == "DATE":
+        date_kind = types[date].split("(")[0]
+        typed = date_kind == "DATE" or date_kind.startswith("TIMESTAMP")
+        if date_kind == "DATE":
             day = raw_date
-        elif kind.startswith("TIMESTAMP"):
+        elif typed:
             day = exp.cast(raw_date, "DATE")
-        elif kind == "VARCHAR":
+        elif date_kind == "VARCHAR":
             text = exp.Trim(this=raw_date)
             day = exp.case().when(exp.RegexpFullMatch(this=text, expression=exp.Literal.string(ISO_TEXT)),
                                   exp.TryCast(this=exp.TryCast(this=text, to=exp.DataType.build("TIMESTAMP")),
@@ -263,8 +264,7 @@ class EventLog:
         # Which columns must be looked at before counting: a Parquet file's own statistics can
         # vouch for a DATE column without blanks and a whole-number count in range.
         stats = self._parquet_stats()
-        kind = types[date].split("(")[0]
-        self.check_dates = not (kind == "DATE" or kind.startswith("TIMESTAMP")) or stats.get(date, (None,))[0] != 0
+        self.check_dates = not typed or stats.get(date, (None,))[0] != 0
         kind = types[count].split("(")[0] if count else ""
         whole = kind in NUMBER_TYPES and kind not in ("FLOAT", "DOUBLE", "DECIMAL")
         low, high = stats.get(count, (None, None, None))[1:] if count else (0, 0)

@@ -27,7 +27,6 @@ import datetime as _dt
 from dataclasses import dataclass
 
 import numpy as np
-import sqlglot
 from sqlglot import exp
 
 from ..core.events import date_of
@@ -35,12 +34,10 @@ from ..core.model import Model
 from ..core.names import name_key
 from ..core.rounding import EXACT, SCALE
 from ..core.bands import NO_DATA
-from ..core.scoring import contribution_header
+from ..core.scoring import DRIVER_FLOOR, contribution_header
 
 DIALECTS = ("duckdb", "spark", "bigquery", "snowflake", "postgres")
 EVENTS = "events"                 # the table the query reads
-COLUMNS = ("customer_id", "event", "date", "count")
-DRIVER_FLOOR = 1e-12              # points at or below this drive nothing (as core.scoring's argmax)
 
 
 def _double(value: float) -> exp.Expression:
@@ -56,10 +53,8 @@ def _col(name: str) -> exp.Column:
     return exp.column(name)
 
 
-def _window(function: exp.Expression, order: exp.Expression | None = None, desc: bool = False,
-            partition: exp.Expression | None = None) -> exp.Window:
+def _window(function: exp.Expression, order: exp.Expression | None = None, desc: bool = False) -> exp.Window:
     return exp.Window(this=function,
-                      partition_by=[partition] if partition is not None else None,
                       order=exp.Order(expressions=[exp.Ordered(this=order, desc=desc, nulls_first=False)])
                       if order is not None else None)
 
@@ -289,15 +284,3 @@ def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spelling
     return Query(counting=(("dated", dated), ("valued", valued), ("counted", counted), ("counts", counts)),
                  model=model)
 
-
-def events_sql(model: Model, dialect: str = "duckdb", *, as_of: int | _dt.date | None = None,
-               pretty: bool = True) -> str:
-    """The SQL that scores a table ``events(customer_id, event, date, count)`` with ``model`` in
-    ``dialect`` (one of :data:`DIALECTS`), with a comment saying what it is."""
-    query = compile_model(model, as_of=as_of if as_of is not None else None)
-    return query.sql(dialect, pretty=pretty)
-
-
-def parse(sql: str, dialect: str) -> exp.Expression:
-    """``sql`` read back by SQLGlot in ``dialect`` (a syntax check for the dialects not run here)."""
-    return sqlglot.parse_one(sql, read=dialect)

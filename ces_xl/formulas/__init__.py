@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..core.scoring import DRIVER_FLOOR
 from ..xlsx.a1 import column_letter
 
 # Functions Excel 2010 added: a file spells them _xlfn.NAME (Excel shows them without it).
@@ -184,7 +185,7 @@ def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contributi
     name_span = fixed_range(list(cells.names))
     if name_span and driver_column in columns and len(cells.names) == len(contribution_columns):
         best = f"MAX({points})"
-        driver = f'IF({best}>1E-12,INDEX({name_span},MATCH({best},{points},0)),"")'
+        driver = f'IF({best}>{DRIVER_FLOOR:G},INDEX({name_span},MATCH({best},{points},0)),"")'
         out[driver_column] = Column(driver, ("row",) * driver.count("%d"), text=True)
     labels, uppers = cells.band_labels, cells.band_uppers
     label_span = fixed_range(list(labels or []))

@@ -59,6 +59,18 @@ def cell_ref(sheet: str, row: int, col: int) -> str:
     return f"{quote_sheet(sheet)}!{cell(row, col)}"
 
 
+def parse_cell_ref(ref: str) -> tuple[str, int, int] | None:
+    """``'My sheet'!B2`` -> ("My sheet", 1, 1), the inverse of :func:`cell_ref`; None when it is
+    not a sheet's cell reference."""
+    sheet, mark, at = ref.rpartition("!")
+    spot = parse_cell(at) if mark else None
+    if spot is None or not sheet:
+        return None
+    if len(sheet) > 1 and sheet.startswith("'") and sheet.endswith("'"):
+        sheet = sheet[1:-1].replace("''", "'")
+    return sheet, spot[0], spot[1]
+
+
 def range_ref(sheet: str, top: int, left: int, bottom: int, right: int) -> str:
     """0-based corners -> ``Sheet!A1:C4``."""
     return f"{quote_sheet(sheet)}!{cell(top, left)}:{cell(bottom, right)}"

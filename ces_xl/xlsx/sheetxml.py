@@ -423,8 +423,8 @@ class _BlockRows:
         self.block, self.styles = block, styles
         self.starts = range(0, len(frame), CHUNK_ROWS)
         # Live columns: each formula's text escaped once, its row numbers filled in per piece.
-        self.live = {columns.index(header): column for header, column in block.formulas.items() if header in columns}
-        self.live_templates = {j: _xml_escape(column.template) for j, column in self.live.items()}
+        self.live = {columns.index(header): Column(_xml_escape(column.template), column.slots, column.text)
+                     for header, column in block.formulas.items() if header in columns}
 
     def render(self, start: int) -> bytes:
         stop = min(start + CHUNK_ROWS, len(self.block.frame))
@@ -438,31 +438,38 @@ class _BlockRows:
                 for j, column in zip(columns, tails.T.tolist()):
                     done[j] = column
         for j, values in enumerate(self.arrays):
-            tails = done[j] if values is None else self._tails(j, values[start:stop], start)
-            if j in self.live:
-                tails = self._live_tails(j, tails, start, stop)
+            live = self.live.get(j)
+            if live is not None and live.text:
+                tails = self._live_labels(j, start, stop)
+            else:
+                tails = done[j] if values is None else self._tails(j, values[start:stop], start)
+                if live is not None:
+                    tails = self._live_numbers(j, tails, start, stop)
             slots += (rows, tails)
         return b"".join(map(self.template.__mod__, zip(*slots)))
 
-    def _live_tails(self, j: int, tails: list[bytes], start: int, stop: int) -> list[bytes]:
-        """The cells of a live column: each formula, with the value written (its tail) as the
-        cached result, so that a reader that does not calculate still sees the engine's numbers."""
-        column = self.live[j]
+    def _formulas(self, j: int, start: int, stop: int) -> list[bytes]:
+        """The formulas of live column ``j`` on the piece's rows, escaped for XML."""
         sources = self.block.sources
-        formulas = Column(self.live_templates[j], column.slots).render(
+        return [f.encode("utf-8") for f in self.live[j].render(
             range(self.first + start, self.first + stop),
-            [0] * (stop - start) if sources is None else sources[start:stop].tolist())
+            [0] * (stop - start) if sources is None else sources[start:stop].tolist())]
+
+    def _live_labels(self, j: int, start: int, stop: int) -> list[bytes]:
+        """A live column of labels (band, top driver): each formula with the frame's label as its
+        cached result, so that a reader that does not calculate still sees the engine's."""
+        t = _b(self.text_styles[j])
+        values = self.block.frame.iloc[start:stop, j].tolist()
+        return [b'%s t="str"><f>%s</f><v>%s</v></c>' % (
+            t, f, b"" if v is None or (isinstance(v, float) and v != v) else _xml_escape(ooxml_text(str(v))).encode("utf-8"))
+            for f, v in zip(self._formulas(j, start, stop), values)]
+
+    def _live_numbers(self, j: int, tails: list[bytes], start: int, stop: int) -> list[bytes]:
+        """A live column of numbers: each formula with the value written (its tail) as the
+        cached result; a blank one caches "" (the formula gives no data)."""
         out = []
-        if column.text:
-            t = _b(self.text_styles[j])
-            values = self.block.frame.iloc[start:stop, j].tolist()
-            for f, v in zip(formulas, values):
-                shown = "" if v is None or (isinstance(v, float) and v != v) else _xml_escape(ooxml_text(str(v)))
-                out.append(b'%s t="str"><f>%s</f><v>%s</v></c>' % (t, f.encode("utf-8"), shown.encode("utf-8")))
-            return out
-        for f, tail in zip(formulas, tails):
-            f = f.encode("utf-8")
-            if tail.endswith(b"/>"):  # no value: a formula that gives "" (no data)
+        for f, tail in zip(self._formulas(j, start, stop), tails):
+            if tail.endswith(b"/>"):
                 out.append(b'%s t="str"><f>%s</f><v></v></c>' % (tail[:-2], f))
             else:
                 out.append(tail.replace(b"><v>", b"><f>%s</f><v>" % f, 1))
