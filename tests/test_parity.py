@@ -28,6 +28,7 @@ from ces_xl import Band, Metric, Model
 from ces_xl.engines.duckdb import EventLog, find_files
 from ces_xl.engines.reference import score_frame
 from ces_xl.engines.sql import compile_model
+from ces_xl.errors import InputError
 
 AS_OF = dt.date(2026, 11, 30)
 NAMES = ["Logins", "Reports", "Tickets", "Exports"]
@@ -159,6 +160,20 @@ def test_a_score_exactly_half_way_rounds_the_same_everywhere(tmp_path):
     assert expected.set_index("customer_id").loc["A", "score"] == 0.000976563
     assert_same(expected, duckdb_engine(frame, m, tmp_path, AS_OF), "DuckDB engine")
     assert_same(expected, emitted_duckdb(frame, m, AS_OF), "emitted DuckDB SQL")
+
+
+def test_the_emitted_sql_leaves_out_events_without_a_customer_id(tmp_path):
+    # The engine stops on them (a blank ID is an error, as in a workbook); SQL run by another
+    # engine cannot stop, so it scores the customers as if those events were not there.
+    frame = log(12)
+    m = model()
+    orphans = pd.DataFrame({"customer_id": [None, None], "event": ["Logins", "Exports"],
+                            "date": [AS_OF - dt.timedelta(days=1), AS_OF - dt.timedelta(days=2)], "count": [50.0, 1.0]})
+    got = emitted_duckdb(pd.concat([frame, orphans], ignore_index=True), m, AS_OF)
+    assert got["customer_id"].notna().all()
+    assert_same(score_frame(frame, m, as_of=AS_OF), got, "emitted DuckDB SQL")
+    with pytest.raises(InputError, match="no customer ID"):
+        duckdb_engine(pd.concat([frame, orphans], ignore_index=True), m, tmp_path, AS_OF)
 
 
 logs = st.lists(st.tuples(st.integers(0, 7), st.sampled_from([s for v in SPELLINGS.values() for v2 in [v] for s in v2]

@@ -20,6 +20,10 @@ Where the numbers could differ between engines, the query takes the numpy engine
   numpy does; 0.5 when every value is the same;
 * the score is rounded before it is ranked and banded; Rank is ``RANK()`` from the top (ties
   share the best rank), and rows come out by rank, then customer ID.
+
+The sorts behind ranks see the customer IDs and the value ranked alone, and are joined back by
+ID (a window carries every column of its rows through its sort: twice the time at a million
+customers); the row count and a minmax metric's least and greatest are numbers of their own.
 """
 from __future__ import annotations
 
@@ -85,15 +89,18 @@ def _from_the_top(x: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
     return rank, upto
 
 
-def _mid_percentile(x: exp.Expression, rank: exp.Expression | None = None,
-                    upto: exp.Expression | None = None) -> exp.Expression:
-    """The mid-rank percentile of ``x`` among all rows, 0.5 when they cannot be told apart
-    (core.scoring._midrank_percentile, step for step). From the rank from the top, how many
-    rows have ``x`` or more and the row count (whole numbers), twice the ascending average rank
-    is ``2 n - rank - upto + 2``, halved exactly; all rows tie when ``rank`` is 1 and ``upto`` n."""
-    if rank is None or upto is None:
-        rank, upto = _from_the_top(x)
-    n = _window(exp.Count(this=exp.Star()))
+def _of_all(function: exp.Expression, source: str) -> exp.Expression:
+    """``(SELECT function FROM source)``: a number of all rows, worked out once (a window over
+    every row would carry each row's columns through it)."""
+    return exp.Subquery(this=exp.select(function).from_(source))
+
+
+def _mid_percentile(rank: exp.Expression, upto: exp.Expression, n: exp.Expression) -> exp.Expression:
+    """The mid-rank percentile of a value among all ``n`` rows, 0.5 when they cannot be told
+    apart (core.scoring._midrank_percentile, step for step). From the rank from the top, how
+    many rows have the value or more and the row count (whole numbers, :func:`_from_the_top`),
+    twice the ascending average rank is ``2 n - rank - upto + 2``, halved exactly; all rows tie
+    when ``rank`` is 1 and ``upto`` n."""
     one, two = exp.Literal.number(1), exp.Literal.number(2)
     twice_average = n * two - rank - upto + two
     average = _as_double(twice_average) / _double(2.0)
@@ -101,9 +108,15 @@ def _mid_percentile(x: exp.Expression, rank: exp.Expression | None = None,
             .else_((average - _double(1.0)) / _as_double(n - one)))
 
 
-def _minmax(x: exp.Expression) -> exp.Expression:
-    lo, hi = _window(exp.Min(this=x)), _window(exp.Max(this=x))
+def _minmax(x: exp.Expression, source: str) -> exp.Expression:
+    lo, hi = _of_all(exp.Min(this=x), source), _of_all(exp.Max(this=x), source)
     return exp.case().when(lo.eq(hi), _double(0.5)).else_((x - lo) / (hi - lo))
+
+
+def _joined(left: str, right: str) -> exp.Join:
+    """``JOIN right ON left.customer_id = right.customer_id``: one row each (no ID is NULL)."""
+    return exp.Join(this=exp.to_table(right), on=exp.column("customer_id", table=left).eq(
+        exp.column("customer_id", table=right)))
 
 
 def _argmax_label(values: list[exp.Expression], names: list[str]) -> exp.Expression:
@@ -162,7 +175,15 @@ class Query:
         names = [metric.name for metric in metrics]
         index = model.resolved_method == "index"
         steps: list[tuple[str, exp.Select]] = []
+        # Every customer is one row of the counts: n, the customers, for the percentiles.
+        n = _of_all(exp.Count(this=exp.Star()), source)
         if index:
+            # The percentile metrics' ranks, each from its own sort of the IDs and that count
+            # alone (a window carries every column of its rows through the sort), joined back.
+            ranked = [i for i, metric in enumerate(metrics) if metric.effective_normalization == "percentile"]
+            if ranked:
+                orders = [part.as_(f"{name}{i}") for i in ranked for name, part in zip("ru", _from_the_top(x[i]))]
+                steps.append(("orders", exp.select("customer_id", *orders).from_(source)))
             normalized = []
             for i, metric in enumerate(metrics):
                 kind = metric.effective_normalization
@@ -172,13 +193,15 @@ class Query:
                 elif kind == "log":  # min(ln(1 + max(x, 0)) / ln(1 + target), 1)
                     s = _least(exp.Ln(this=_double(1.0) + positive) / _double(np.log1p(metric.target)), _double(1.0))
                 elif kind == "percentile":
-                    s = _mid_percentile(x[i])
+                    s = _mid_percentile(_col(f"r{i}"), _col(f"u{i}"), n)
                 else:
-                    s = _minmax(x[i])
+                    s = _minmax(x[i], source)
                 if metric.direction == "lower":
                     s = _double(1.0) - s
                 normalized.append(s.as_(f"s{i}"))
-            steps.append(("normalized", exp.select("customer_id", *normalized).from_(source)))
+            customer = exp.column("customer_id", table=source).as_("customer_id")
+            select = exp.select(customer, *normalized).from_(source)
+            steps.append(("normalized", select.join(_joined(source, "orders")) if ranked else select))
             # The weight total as numpy adds it up (core.scoring.score_matrix): every customer has
             # every metric here, so it is one number.
             total_weight = float((np.ones((1, m)) * weights).sum(axis=1)[0])
@@ -204,14 +227,16 @@ class Query:
             band = band.when(score <= _double(b.upper), exp.Literal.string(b.label))
         band = band.else_(exp.Literal.string(model.bands[-1].label))
         rank, upto = _from_the_top(score)
-        columns = [_col("customer_id"), score, band.as_("band"), rank.as_("rank"),
-                   _mid_percentile(score, rank, upto).as_("percentile"),
+        steps.append(("standing", exp.select("customer_id", rank.as_("rank"), upto.as_("upto")).from_("scored")))
+        rank, upto = _col("rank"), _col("upto")
+        columns = [exp.column("customer_id", table="scored").as_("customer_id"), score, band.as_("band"), rank,
+                   _mid_percentile(rank, upto, n).as_("percentile"),
                    _argmax_label(p, names).as_("top_driver")]
         if index:
             columns.append(_argmax_label([_col(f"g{i}") for i in range(m)], names).as_("biggest_gap"))
         columns += [exp.alias_(p[i], exp.to_identifier(contribution_header(names[i]), quoted=True))
                     for i in range(m)]
-        steps.append(("ranked", exp.select(*columns).from_("scored")))
+        steps.append(("ranked", exp.select(*columns).from_("scored").join(_joined("scored", "standing"))))
         steps.append(("", exp.select("*").from_("ranked").order_by(
             exp.Ordered(this=_col("rank"), nulls_first=False),
             exp.Ordered(this=_col("customer_id"), nulls_first=False))))
@@ -232,7 +257,8 @@ def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spelling
     matches in SQL, case-insensitively and without spaces (the rule for text that is not ASCII
     differs only in casing rules such as German sharp s).
     ``prepared``: ``source`` is the engine's own view, checked before the query runs: its
-    ``date`` is a DATE and its ``count`` a DOUBLE that is 1 where the file's is blank.
+    ``date`` is a DATE, its ``count`` a DOUBLE that is 1 where the file's is blank, and a blank
+    customer ID stops the run. Otherwise events without a customer ID are left out.
     """
     metrics = model.metrics
     date = _col("date") if prepared else exp.cast(_col("date"), exp.DataType.build("DATE"))
@@ -265,6 +291,10 @@ def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spelling
     dated = exp.select(_col("customer_id"), metric.as_("metric"),
                        exp.DateDiff(this=day, expression=date, unit=exp.var("DAY")).as_("age"),
                        _as_double(amount).as_("amount")).from_(source)
+    if not prepared:
+        # An event without a customer ID belongs to no customer. The engine's own view stops on
+        # one (a blank ID is an error, as in a workbook); SQL run elsewhere cannot, and leaves it out.
+        dated = dated.where(exp.Not(this=_col("customer_id").is_(exp.null())))
 
     age = _col("age")
     value = _col("amount")

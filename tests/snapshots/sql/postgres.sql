@@ -17,6 +17,8 @@ WITH dated AS (
     CAST(EXTRACT(epoch FROM CAST(CAST('2026-11-30' AS DATE) AS TIMESTAMP) - CAST(CAST(date AS DATE) AS TIMESTAMP)) / 86400 AS BIGINT) AS age,
     CAST(COALESCE(CAST(count AS DOUBLE PRECISION), CAST(1.0 AS DOUBLE PRECISION)) AS DOUBLE PRECISION) AS amount
   FROM events
+  WHERE
+    NOT customer_id IS NULL
 ), valued AS (
   SELECT
     customer_id,
@@ -93,9 +95,15 @@ WITH dated AS (
       ) AS DOUBLE PRECISION) / CAST(1000000000.0 AS DOUBLE PRECISION)
     END AS x3
   FROM counted
-), normalized AS (
+), orders AS (
   SELECT
     customer_id,
+    RANK() OVER (ORDER BY x2 DESC NULLS LAST) AS r2,
+    COUNT(*) OVER (ORDER BY x2 DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS u2
+  FROM counts
+), normalized AS (
+  SELECT
+    counts.customer_id AS customer_id,
     LEAST(
       GREATEST(x0, CAST(0.0 AS DOUBLE PRECISION)) / CAST(20.0 AS DOUBLE PRECISION),
       CAST(1.0 AS DOUBLE PRECISION)
@@ -105,29 +113,62 @@ WITH dated AS (
       CAST(1.0 AS DOUBLE PRECISION)
     ) AS s1,
     CAST(1.0 AS DOUBLE PRECISION) - CASE
-      WHEN RANK() OVER (ORDER BY x2 DESC NULLS LAST) = 1
-      AND COUNT(*) OVER (ORDER BY x2 DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) = COUNT(*) OVER ()
+      WHEN r2 = 1 AND u2 = (
+        SELECT
+          COUNT(*)
+        FROM counts
+      )
       THEN CAST(0.5 AS DOUBLE PRECISION)
       ELSE (
         (
           CAST((
             (
-              COUNT(*) OVER () * 2
-            ) - RANK() OVER (ORDER BY x2 DESC NULLS LAST) - COUNT(*) OVER (ORDER BY x2 DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+              (
+                SELECT
+                  COUNT(*)
+                FROM counts
+              ) * 2
+            ) - r2 - u2
           ) + 2 AS DOUBLE PRECISION) / CAST(2.0 AS DOUBLE PRECISION)
         ) - CAST(1.0 AS DOUBLE PRECISION)
-      ) / CAST(COUNT(*) OVER () - 1 AS DOUBLE PRECISION)
+      ) / CAST((
+        SELECT
+          COUNT(*)
+        FROM counts
+      ) - 1 AS DOUBLE PRECISION)
     END AS s2,
     CASE
-      WHEN MIN(x3) OVER () = MAX(x3) OVER ()
+      WHEN (
+        SELECT
+          MIN(x3)
+        FROM counts
+      ) = (
+        SELECT
+          MAX(x3)
+        FROM counts
+      )
       THEN CAST(0.5 AS DOUBLE PRECISION)
       ELSE CAST((
-        x3 - MIN(x3) OVER ()
+        x3 - (
+          SELECT
+            MIN(x3)
+          FROM counts
+        )
       ) AS DOUBLE PRECISION) / (
-        MAX(x3) OVER () - MIN(x3) OVER ()
+        (
+          SELECT
+            MAX(x3)
+          FROM counts
+        ) - (
+          SELECT
+            MIN(x3)
+          FROM counts
+        )
       )
     END AS s3
   FROM counts
+  JOIN orders
+    ON counts.customer_id = orders.customer_id
 ), points AS (
   SELECT
     customer_id,
@@ -182,9 +223,15 @@ WITH dated AS (
       ) AS DOUBLE PRECISION) / CAST(1000000000.0 AS DOUBLE PRECISION)
     END AS score
   FROM totals
-), ranked AS (
+), standing AS (
   SELECT
     customer_id,
+    RANK() OVER (ORDER BY score DESC NULLS LAST) AS rank,
+    COUNT(*) OVER (ORDER BY score DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
+  FROM scored
+), ranked AS (
+  SELECT
+    scored.customer_id AS customer_id,
     score,
     CASE
       WHEN score IS NULL
@@ -195,20 +242,31 @@ WITH dated AS (
       THEN 'Somewhat engaged'
       ELSE 'Very engaged'
     END AS band,
-    RANK() OVER (ORDER BY score DESC NULLS LAST) AS rank,
+    rank,
     CASE
-      WHEN RANK() OVER (ORDER BY score DESC NULLS LAST) = 1
-      AND COUNT(*) OVER (ORDER BY score DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) = COUNT(*) OVER ()
+      WHEN rank = 1 AND upto = (
+        SELECT
+          COUNT(*)
+        FROM counts
+      )
       THEN CAST(0.5 AS DOUBLE PRECISION)
       ELSE (
         (
           CAST((
             (
-              COUNT(*) OVER () * 2
-            ) - RANK() OVER (ORDER BY score DESC NULLS LAST) - COUNT(*) OVER (ORDER BY score DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+              (
+                SELECT
+                  COUNT(*)
+                FROM counts
+              ) * 2
+            ) - rank - upto
           ) + 2 AS DOUBLE PRECISION) / CAST(2.0 AS DOUBLE PRECISION)
         ) - CAST(1.0 AS DOUBLE PRECISION)
-      ) / CAST(COUNT(*) OVER () - 1 AS DOUBLE PRECISION)
+      ) / CAST((
+        SELECT
+          COUNT(*)
+        FROM counts
+      ) - 1 AS DOUBLE PRECISION)
     END AS percentile,
     CASE
       WHEN GREATEST(p0, p1, p2, p3) > CAST(1e-12 AS DOUBLE PRECISION)
@@ -245,6 +303,8 @@ WITH dated AS (
     p2 AS "Tickets (points)",
     p3 AS "Exports (points)"
   FROM scored
+  JOIN standing
+    ON scored.customer_id = standing.customer_id
 )
 SELECT
   *

@@ -17,6 +17,8 @@ WITH dated AS (
     DATEDIFF(DAY, CAST(date AS DATE), CAST('2026-11-30' AS DATE)) AS age,
     CAST(COALESCE(CAST(count AS DOUBLE), CAST(1.0 AS DOUBLE)) AS DOUBLE) AS amount
   FROM events
+  WHERE
+    NOT customer_id IS NULL
 ), valued AS (
   SELECT
     customer_id,
@@ -82,9 +84,15 @@ WITH dated AS (
       ) AS DOUBLE) / CAST(1000000000.0 AS DOUBLE)
     END AS x3
   FROM counted
-), normalized AS (
+), orders AS (
   SELECT
     customer_id,
+    RANK() OVER (ORDER BY x2 DESC NULLS LAST) AS r2,
+    COUNT(*) OVER (ORDER BY x2 DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS u2
+  FROM counts
+), normalized AS (
+  SELECT
+    counts.customer_id AS customer_id,
     LEAST_IGNORE_NULLS(
       GREATEST_IGNORE_NULLS(x0, CAST(0.0 AS DOUBLE)) / CAST(20.0 AS DOUBLE),
       CAST(1.0 AS DOUBLE)
@@ -94,29 +102,62 @@ WITH dated AS (
       CAST(1.0 AS DOUBLE)
     ) AS s1,
     CAST(1.0 AS DOUBLE) - CASE
-      WHEN RANK() OVER (ORDER BY x2 DESC NULLS LAST) = 1
-      AND COUNT(*) OVER (ORDER BY x2 DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) = COUNT(*) OVER ()
+      WHEN r2 = 1 AND u2 = (
+        SELECT
+          COUNT(*)
+        FROM counts
+      )
       THEN CAST(0.5 AS DOUBLE)
       ELSE (
         (
           CAST((
             (
-              COUNT(*) OVER () * 2
-            ) - RANK() OVER (ORDER BY x2 DESC NULLS LAST) - COUNT(*) OVER (ORDER BY x2 DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+              (
+                SELECT
+                  COUNT(*)
+                FROM counts
+              ) * 2
+            ) - r2 - u2
           ) + 2 AS DOUBLE) / CAST(2.0 AS DOUBLE)
         ) - CAST(1.0 AS DOUBLE)
-      ) / CAST(COUNT(*) OVER () - 1 AS DOUBLE)
+      ) / CAST((
+        SELECT
+          COUNT(*)
+        FROM counts
+      ) - 1 AS DOUBLE)
     END AS s2,
     CASE
-      WHEN MIN(x3) OVER () = MAX(x3) OVER ()
+      WHEN (
+        SELECT
+          MIN(x3)
+        FROM counts
+      ) = (
+        SELECT
+          MAX(x3)
+        FROM counts
+      )
       THEN CAST(0.5 AS DOUBLE)
       ELSE (
-        x3 - MIN(x3) OVER ()
+        x3 - (
+          SELECT
+            MIN(x3)
+          FROM counts
+        )
       ) / (
-        MAX(x3) OVER () - MIN(x3) OVER ()
+        (
+          SELECT
+            MAX(x3)
+          FROM counts
+        ) - (
+          SELECT
+            MIN(x3)
+          FROM counts
+        )
       )
     END AS s3
   FROM counts
+  JOIN orders
+    ON counts.customer_id = orders.customer_id
 ), points AS (
   SELECT
     customer_id,
@@ -169,9 +210,15 @@ WITH dated AS (
       ) + CAST(0.5 AS DOUBLE)) AS DOUBLE) / CAST(1000000000.0 AS DOUBLE)
     END AS score
   FROM totals
-), ranked AS (
+), standing AS (
   SELECT
     customer_id,
+    RANK() OVER (ORDER BY score DESC NULLS LAST) AS rank,
+    COUNT(*) OVER (ORDER BY score DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
+  FROM scored
+), ranked AS (
+  SELECT
+    scored.customer_id AS customer_id,
     score,
     CASE
       WHEN score IS NULL
@@ -182,20 +229,31 @@ WITH dated AS (
       THEN 'Somewhat engaged'
       ELSE 'Very engaged'
     END AS band,
-    RANK() OVER (ORDER BY score DESC NULLS LAST) AS rank,
+    rank,
     CASE
-      WHEN RANK() OVER (ORDER BY score DESC NULLS LAST) = 1
-      AND COUNT(*) OVER (ORDER BY score DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) = COUNT(*) OVER ()
+      WHEN rank = 1 AND upto = (
+        SELECT
+          COUNT(*)
+        FROM counts
+      )
       THEN CAST(0.5 AS DOUBLE)
       ELSE (
         (
           CAST((
             (
-              COUNT(*) OVER () * 2
-            ) - RANK() OVER (ORDER BY score DESC NULLS LAST) - COUNT(*) OVER (ORDER BY score DESC NULLS LAST RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+              (
+                SELECT
+                  COUNT(*)
+                FROM counts
+              ) * 2
+            ) - rank - upto
           ) + 2 AS DOUBLE) / CAST(2.0 AS DOUBLE)
         ) - CAST(1.0 AS DOUBLE)
-      ) / CAST(COUNT(*) OVER () - 1 AS DOUBLE)
+      ) / CAST((
+        SELECT
+          COUNT(*)
+        FROM counts
+      ) - 1 AS DOUBLE)
     END AS percentile,
     CASE
       WHEN GREATEST_IGNORE_NULLS(p0, p1, p2, p3) > CAST(1e-12 AS DOUBLE)
@@ -232,6 +290,8 @@ WITH dated AS (
     p2 AS "Tickets (points)",
     p3 AS "Exports (points)"
   FROM scored
+  JOIN standing
+    ON scored.customer_id = standing.customer_id
 )
 SELECT
   *
