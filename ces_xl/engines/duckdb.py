@@ -151,6 +151,13 @@ class Counted:
     notes: list[str] = field(default_factory=list)
 
 
+def metric_spellings(named, model: Model) -> dict[str, int]:
+    """Each event name as the files spell it that is a metric's (the contract's rule,
+    :func:`~ces_xl.core.names.name_key`), and that metric's position."""
+    positions = {name_key(m.name): i for i, m in enumerate(model.metrics)}
+    return {n: positions[name_key(n)] for n in named if n is not None and name_key(n) in positions}
+
+
 class EventLog:
     """The event files as DuckDB sees them, and the model's query run over them."""
 
@@ -259,7 +266,8 @@ class EventLog:
             amount.as_("count"), exp.cast(raw_date, "VARCHAR").as_("date_text"),
             (exp.cast(ident(count), "VARCHAR") if count else exp.null()).as_("count_text"),
         ).from_("ces_source")
-        self.con.execute(f"CREATE TEMP VIEW events AS {view.sql(dialect='duckdb')}")
+        self.view = view.sql(dialect="duckdb")  # over the view ``ces_source`` of the files
+        self.con.execute(f"CREATE TEMP VIEW events AS {self.view}")
         self.id_header = id_
         # Which columns must be looked at before counting: a Parquet file's own statistics can
         # vouch for a DATE column without blanks and a whole-number count in range.
@@ -300,11 +308,10 @@ class EventLog:
         if not events:
             raise InputError(f"{self.files.named} has no events", where="events",
                              fix="export the event log with one row per event")
-        positions = {name_key(m.name): i for i, m in enumerate(model.metrics)}
-        spellings = {n: positions[name_key(n)] for n in named if n is not None and name_key(n) in positions}
+        spellings = metric_spellings(named, model)
         notes = []
         unknown = [f"'{n}' ({k} row{'s' * (k != 1)}){did_you_mean(n, [m.name for m in model.metrics])}"
-                   for n, k in named.items() if n is not None and name_key(n) not in positions]
+                   for n, k in named.items() if n is not None and n not in spellings]
         if unknown:
             notes.append(f"event names that match no metric are left out: {', '.join(unknown[:20])}")
         notes += [f"metric '{m.name}' has no events: it is 0 for every customer" for i, m in enumerate(model.metrics)
