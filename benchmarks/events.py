@@ -40,7 +40,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import run_child  # noqa: E402  (the launcher that measures a child's peak memory)
+from scale import ces_xl_command, run_contender  # noqa: E402  (the launcher that measures a child's peak memory)
 
 AS_OF = dt.date(2026, 11, 30)
 WINDOW, HALF_LIFE = 90, 30
@@ -177,22 +177,19 @@ out_frame.sort_values(["rank", "customer_id"]).to_parquet(out)
 
 def counting_sql(source: Path, model: Path) -> tuple[str, str]:
     """The engine's view of ``source`` and its counting query for ``model``, as the command makes them."""
-    from ces_xl.engines.duckdb import EventLog, find_files, metric_spellings
-    from ces_xl.engines.sql import compile_model
+    from ces_xl.engines.duckdb import EventLog, find_files
     from ces_xl.pipeline import _book_model
 
     scored, settings, _ = _book_model(model)
     with EventLog(find_files(str(source))) as log:
-        named, _ = log.names()
-        query = compile_model(scored, as_of=settings.as_of, spellings=metric_spellings(named, scored), prepared=True)
+        query, *_ = log.plan(scored, settings.as_of)
         return log.view, query.counts().sql(dialect="duckdb")
 
 
 def contenders(label: str, source: Path, model: Path, outdir: Path) -> dict[str, tuple[list[str], Path | None]]:
-    ces_xl = Path(sys.executable).parent / "ces-xl"
     out = outdir / f"scores-{label}.parquet"
     found = {
-        "ces-xl": ([str(ces_xl), "score-events", str(source), "--model", str(model), "-o", str(out), "-q", "-f"],
+        "ces-xl": ([str(ces_xl_command()), "score-events", str(source), "--model", str(model), "-o", str(out), "-q", "-f"],
                    out),
         "duckdb floor": ([sys.executable, "-c", FLOOR_CODE, str(source)], None),
         "duckdb counting": ([sys.executable, "-c", COUNTING_CODE, str(source), *counting_sql(source, model)], None),
@@ -203,22 +200,6 @@ def contenders(label: str, source: Path, model: Path, outdir: Path) -> dict[str,
         found["pandas"] = ([sys.executable, "-c", PANDAS_CODE, str(source), str(outdir / "pandas.parquet"),
                             json.dumps(spec)], outdir / "pandas.parquet")
     return found
-
-
-def measure(argv: list[str], output: Path | None, repeat: int, timeout: float) -> dict:
-    runs = []
-    for _ in range(repeat):
-        if output is not None:
-            output.unlink(missing_ok=True)
-        run = run_child(argv, timeout)
-        if run.ok and output is not None and not output.exists():
-            run.ok, run.detail = False, f"exit 0 but {output.name} is missing"
-        runs.append(run)
-        if not run.ok:
-            break
-    return {"seconds": min((r.seconds for r in runs if r.seconds is not None), default=None),
-            "peak_mb": max((r.peak_mb for r in runs if r.peak_mb is not None), default=None),
-            "ok": all(r.ok for r in runs), "detail": next((r.detail for r in runs if not r.ok), "")}
 
 
 def targets(results: dict) -> list[tuple[str, str, bool | None]]:
@@ -284,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
             results[label] = {}
             for name, (command, output) in contenders(label, source, model, Path(outdir)).items():
                 print(f"  {label} {name} ...", file=sys.stderr, flush=True)
-                results[label][name] = measure(command, output, args.repeat, args.timeout)
+                results[label][name] = run_contender(command, output, args.repeat, args.timeout, made=Path.exists)
     text = report(results)
     print(text)
     if args.json:

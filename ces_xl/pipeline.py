@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
@@ -26,7 +27,7 @@ from .contract.notes import parse_notes
 from .core.actions import ACTION_COLUMNS
 from .core.notes import carry, id_key, merged
 from .core.scoring import ScoreResult, complete, score_table
-from .errors import CESError, FileError, InputError
+from .errors import CESError, InputError
 from .grid import ACTIVITY, EVENTS, HISTORY, Grid, find_sheet
 from .layout import ACTIONS, KEPT_HEADER_ROW, KEPT_NOTES, SCORES, ResultSheet, is_result_header, result_sheets
 from .xlsx.atomic import atomic_output
@@ -250,9 +251,8 @@ def score_event_files(events, model, output: str | os.PathLike | None = None, *,
     rows in ``EventsRun.scores``. ``columns``: the log's column names where they are not
     customer_id, event, date and count, e.g. ``{"customer_id": "account", "date": "ts"}``.
     Nothing is written until everything is counted and checked, and then atomically."""
-    from .core.events import date_value
     from .engines.duckdb import EventColumns, EventLog, find_files
-    from .xlsx.atomic import check_output_path
+    from .xlsx.atomic import check_new_output
 
     report = progress or (lambda stage, percent: None)
     book = Path(model) if isinstance(model, (str, os.PathLike)) else None
@@ -267,19 +267,13 @@ def score_event_files(events, model, output: str | os.PathLike | None = None, *,
         if kind == "xlsx" and book is None:
             raise InputError("an .xlsx output is the model's workbook with the result sheets", where="--output",
                              fix="give the model as a workbook path, or write .parquet or .csv")
-        check_output_path(target)
-        if target.exists() and not force:
-            raise FileError("the file exists", where=str(target), fix="pass --force to replace it, or choose another name")
-    day = None
-    if as_of is not None:
-        day = date_value(as_of, "--as-of")
-    elif settings is not None and settings.as_of is not None:
-        day = settings.as_of
+        check_new_output(target, force)
+    day = _as_of(as_of, settings)
     if settings is not None and settings.history:
         notes.append("History is counted by 'ces-xl score' on a workbook's Events sheet; score-events scores the "
                      "as-of date alone")
     if isinstance(columns, dict):  # the names of the log's columns, e.g. {"customer_id": "account"}
-        fields = ("customer_id", "event", "date", "count")
+        fields = [f.name for f in dataclasses.fields(EventColumns)]
         unknown = [k for k in columns if k not in fields]
         if unknown:
             raise InputError(f"columns names {', '.join(map(repr, unknown))}, not a column of an event log",
@@ -309,7 +303,7 @@ def _events_workbook(log, model, settings, book: Path, target: Path, counted, no
     """The counts DuckDB made, scored by the numpy core (the same numbers: the parity tests
     say so) into the model workbook's copy with the usual result sheets."""
     from .contract import Settings, WorkbookInput
-    from .core.events import EPOCH
+    from .core.events import day_of
     from .core.table import Table
     from .xlsx.a1 import MAX_ROWS
 
@@ -322,7 +316,7 @@ def _events_workbook(log, model, settings, book: Path, target: Path, counted, no
     result = score_table(table, model, notes=list(notes), validated=True)
     complete(result, table)
     workbook = WorkbookInput(table=table, model=model, settings=settings or Settings(), sheet_names={}, notes=notes,
-                             as_of=(counted.as_of - EPOCH).days)
+                             as_of=day_of(counted.as_of))
     result.card = workbook.card(book.name, events=True)
     sheets = result_sheets(result)
     report("writing", 90.0)
@@ -350,20 +344,30 @@ def _book_model(model) -> tuple[object, object, list[str]]:
     return model, None, model.validate()
 
 
+def _as_of(as_of, settings) -> int | None:
+    """The day scored: ``as_of`` (the option), else the Settings' As of; None: the latest event."""
+    from .core.events import date_value
+
+    if as_of is not None:
+        return date_value(as_of, "--as-of")
+    return settings.as_of if settings is not None else None
+
+
 def events_sql(model, dialect: str = "duckdb", *, as_of=None) -> str:
     """The SQL that scores a table ``events(customer_id, event, date, count)`` with ``model`` (a
     Model, or a workbook path: its Weights, Bands and Settings) in ``dialect`` (duckdb, spark,
     bigquery, snowflake or postgres), with a header comment. ``as_of``: the date scored; default
     the Settings' As of, else the latest event in the table."""
     from . import __version__
-    from .core.events import date_of, date_value
-    from .engines.sql import DIALECTS, compile_model
+    from .core.events import date_of
+    from .engines import DIALECTS
+    from .engines.sql import compile_model
 
     if dialect not in DIALECTS:
         raise InputError(f"there is no SQL dialect {dialect!r} here", where="--dialect",
                          fix=f"choose one of {', '.join(DIALECTS)}")
     model, settings, _ = _book_model(model)
-    day = date_value(as_of, "--as-of") if as_of is not None else settings.as_of if settings is not None else None
+    day = _as_of(as_of, settings)
     header = [f"-- Customer Engagement Scores by ces-xl {__version__}, in {dialect} SQL: one row per customer of the",
               "-- table events(customer_id, event, date, count) (a view will do).",
               f"-- Model fingerprint {model.fingerprint()}, {model.resolved_method} method, as of "

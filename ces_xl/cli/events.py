@@ -6,9 +6,8 @@ from pathlib import Path
 
 import click
 
+from ..engines import DIALECTS
 from . import ProgressBar, cli
-
-DIALECTS = ("duckdb", "spark", "bigquery", "snowflake", "postgres")  # as ces_xl.engines.sql (not imported: startup)
 
 
 def _default_output(events: str) -> Path:
@@ -95,17 +94,14 @@ def sql(book: Path, dialect: str, as_of: str | None, output: Path | None, force:
       ces-xl sql --model model.xlsx --dialect spark > ces.sql
       ces-xl sql --model model.xlsx --dialect bigquery -o ces_bigquery.sql
     """
-    from ..errors import FileError
     from ..pipeline import events_sql
-    from ..xlsx.atomic import atomic_output, check_output_path
+    from ..xlsx.atomic import atomic_output, check_new_output
 
     text = events_sql(book, dialect, as_of=as_of)
     if output is None:
         click.echo(text, nl=False)
         return
-    check_output_path(output)
-    if output.exists() and not force:
-        raise FileError("the file exists", where=str(output), fix="pass --force to replace it, or choose another name")
+    check_new_output(output, force)
     with atomic_output(output) as tmp:
         tmp.write_text(text, encoding="utf-8")
     click.echo(f"Wrote {output}")

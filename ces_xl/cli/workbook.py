@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import FileError, InputError
+from ..errors import InputError
 from . import ProgressBar, cli
 
 @cli.command()
@@ -74,13 +74,12 @@ def template(path: Path, force: bool) -> None:
 
     PATH defaults to CES_Template.xlsx in the current folder.
     """
-    from ..xlsx.atomic import atomic_output
+    from ..xlsx.atomic import atomic_output, check_new_output
     from ..xlsx.template import build_template
 
     if path.suffix.lower() != ".xlsx":
         raise InputError("the template is an .xlsx workbook", where=str(path), fix="end the file name with .xlsx")
-    if path.exists() and not force:
-        raise FileError("the file exists", where=str(path), fix="pass --force to overwrite it, or choose another name")
+    check_new_output(path, force)
     with atomic_output(path) as tmp:
         build_template().save(tmp)
     click.echo(f"Wrote {path}; score it with: ces-xl score {path}")

@@ -70,8 +70,7 @@ def parse_events(grid: Grid, model: Model, settings: Settings, problems: list[CE
     names = table[:, e].copy()
     metric, unknown = timeline.match_events(names, model)
     if unknown:
-        notes.append(f"{grid.name}: event names that match no metric are left out: {', '.join(unknown[:20])}"
-                     + (f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""))
+        notes.append(f"{grid.name}: {timeline.left_out_note(unknown)}")
     return timeline.EventLog(ids, metric, days, count, rows), text(header[first])
 
 

@@ -20,7 +20,7 @@ import datetime as _dt
 import math
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -157,21 +157,36 @@ class _Single(Places):
 
 # --- events to counts ----------------------------------------------------------------------
 
-def match_events(names: np.ndarray, model: Model) -> tuple[np.ndarray, list[str]]:
-    """Each event's metric (its position in ``model``, -1 for none), matched by name as metric
-    columns are (case- and space-insensitive); and, for a note, the names no metric has, each
-    with how many events it has and a "did you mean"."""
-    codes, uniques = pd.factorize(pd.Series(names, dtype=object))  # a blank name: code -1
+def match_names(sizes: Iterable[tuple[object, int]], model: Model) -> tuple[list[int], list[str]]:
+    """Each distinct event name's metric (its position in ``model``, -1 for none), matched as
+    metric columns are (case- and space-insensitive), given the names with how many events have
+    each; and, for :func:`left_out_note`, the names no metric has, each with its count and a
+    "did you mean"."""
     position = {name_key(m.name): i for i, m in enumerate(model.metrics)}
-    lookup = np.array([position.get(name_key(u), -1) for u in uniques.tolist()] + [-1], dtype=np.intp)
-    metric = lookup[codes]
-    unknown = []
-    sizes = np.bincount(codes[codes >= 0], minlength=len(uniques))
     metric_names = [m.name for m in model.metrics]
-    for u, where, size in zip(uniques.tolist(), lookup[:-1].tolist(), sizes.tolist()):
+    positions, unknown = [], []
+    for name, size in sizes:
+        where = position.get(name_key(name), -1)
+        positions.append(where)
         if where < 0:
-            unknown.append(f"'{u}' ({size} row{'s' * (size != 1)}){did_you_mean(str(u), metric_names)}")
-    return metric, unknown
+            unknown.append(f"'{name}' ({size} row{'s' * (size != 1)}){did_you_mean(str(name), metric_names)}")
+    return positions, unknown
+
+
+def left_out_note(unknown: list[str]) -> str:
+    """The note on the event names no metric has (:func:`match_names`'), the first 20 named."""
+    more = f" and {len(unknown) - 20} more" if len(unknown) > 20 else ""
+    return f"event names that match no metric are left out: {', '.join(unknown[:20])}{more}"
+
+
+def match_events(names: np.ndarray, model: Model) -> tuple[np.ndarray, list[str]]:
+    """Each event's metric (its position in ``model``, -1 for none), by :func:`match_names`; and
+    the names no metric has, for a note."""
+    codes, uniques = pd.factorize(pd.Series(names, dtype=object))  # a blank name: code -1
+    sizes = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    positions, unknown = match_names(zip(uniques.tolist(), sizes.tolist()), model)
+    lookup = np.array(positions + [-1], dtype=np.intp)
+    return lookup[codes], unknown
 
 
 def customers(listed: np.ndarray | None, event_ids: np.ndarray) -> tuple[np.ndarray, int]:
@@ -339,7 +354,7 @@ def read_log(frame: pd.DataFrame, model: Model, *, id_column=None, event_column=
     if problems:
         raise InputError.gather(problems)
     metric, unknown = match_events(frame.iloc[:, keys[name_key(event_column)]].to_numpy(dtype=object), model)
-    notes = [f"event names that match no metric are left out: {', '.join(unknown[:20])}"] if unknown else []
+    notes = [left_out_note(unknown)] if unknown else []
     return EventLog(ids, metric, days, count, np.arange(len(frame))), notes
 
 

@@ -3,3 +3,7 @@ itself, shaped for comparison by :mod:`.reference`); the SQL engine compiles the
 query (:mod:`.sql`) that DuckDB runs here over files of any size (:mod:`.duckdb`) and Spark or a
 warehouse runs as written (:mod:`.spark`). The parity tests hold every engine to the same numbers.
 """
+
+# The SQL dialects the model is written in (SQLGlot's names); here, where the command line can
+# read them without loading SQLGlot.
+DIALECTS = ("duckdb", "spark", "bigquery", "snowflake", "postgres")

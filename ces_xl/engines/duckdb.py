@@ -28,16 +28,17 @@ import numpy as np
 import pandas as pd
 from sqlglot import exp
 
-from ..core.events import DATE_FIX, date_of
+from ..core.events import DATE_FIX, date_of, left_out_note, match_names
 from ..core.model import Model
 from ..core.names import did_you_mean, name_key
 from ..core.table import MAX_COUNT
 from ..errors import CESError, FileError, InputError, SetupError
-from .sql import compile_model
+from .sql import Query, compile_model
 
 PARQUET, CSV = "parquet", "csv"
 KINDS = {".parquet": PARQUET, ".pq": PARQUET, ".csv": CSV, ".tsv": CSV, ".txt": CSV}
 COUNTS, SCORES = "ces_counts", "ces_scores"  # the engine's tables
+BLANK_ID = "customer_id IS NULL OR TRIM(CAST(customer_id AS VARCHAR)) = ''"  # a customer ID that is none
 # The contract's ISO date text (core.events._ISO), in DuckDB's regular expressions.
 ISO_TEXT = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
 NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
@@ -151,13 +152,6 @@ class Counted:
     notes: list[str] = field(default_factory=list)
 
 
-def metric_spellings(named, model: Model) -> dict[str, int]:
-    """Each event name as the files spell it that is a metric's (the contract's rule,
-    :func:`~ces_xl.core.names.name_key`), and that metric's position."""
-    positions = {name_key(m.name): i for i, m in enumerate(model.metrics)}
-    return {n: positions[name_key(n)] for n in named if n is not None and name_key(n) in positions}
-
-
 class EventLog:
     """The event files as DuckDB sees them, and the model's query run over them."""
 
@@ -241,15 +235,15 @@ class EventLog:
         else:
             raise InputError(f"the {date} column of {self.files.named} holds {types[date]} values, not dates",
                              where="events", fix="store dates as DATE or TIMESTAMP, or as text such as 2026-11-30")
+        count_kind = types[count].split("(")[0] if count else ""
         if count is None:
             amount: exp.Expression = exp.cast(exp.Literal.number(1), "DOUBLE")
         else:
             raw = ident(count)
-            kind = types[count].split("(")[0]
-            if kind in NUMBER_TYPES:
+            if count_kind in NUMBER_TYPES:
                 number = exp.cast(raw, "DOUBLE")
                 blank = raw.is_(exp.null())
-            elif kind == "VARCHAR":
+            elif count_kind == "VARCHAR":
                 number = exp.TryCast(this=exp.Trim(this=raw), to=exp.DataType.build("DOUBLE"))
                 blank = raw.is_(exp.null()).or_(exp.Trim(this=raw).eq(exp.Literal.string("")))
             else:
@@ -273,8 +267,7 @@ class EventLog:
         # vouch for a DATE column without blanks and a whole-number count in range.
         stats = self._parquet_stats()
         self.check_dates = not typed or stats.get(date, (None,))[0] != 0
-        kind = types[count].split("(")[0] if count else ""
-        whole = kind in NUMBER_TYPES and kind not in ("FLOAT", "DOUBLE", "DECIMAL")
+        whole = count_kind in NUMBER_TYPES and count_kind not in ("FLOAT", "DOUBLE", "DECIMAL")
         low, high = stats.get(count, (None, None, None))[1:] if count else (0, 0)
         self.check_counts = bool(count) and not (whole and low is not None and high is not None
                                                  and -MAX_COUNT <= low and high <= MAX_COUNT)
@@ -298,42 +291,45 @@ class EventLog:
         rows = self.con.execute("SELECT event, COUNT(*) FROM events GROUP BY event").fetchall()
         return {name: n for name, n in rows}, sum(n for _, n in rows)
 
+    def plan(self, model: Model, as_of: int | _dt.date | None = None) -> tuple[Query, _dt.date, int, list[str]]:
+        """The counting query of ``model`` over the files at ``as_of`` (a day number or date,
+        default the latest event), once the event names are matched and the dates and counts
+        checked; the day, the events in all and the notes."""
+        named, events = self.names()
+        if not events:
+            raise InputError(f"{self.files.named} has no events", where="events",
+                             fix="export the event log with one row per event")
+        sizes = [(name, n) for name, n in named.items() if name is not None]
+        positions, unknown = match_names(sizes, model)
+        spellings = {name: at for (name, _), at in zip(sizes, positions) if at >= 0}
+        notes = [left_out_note(unknown)] if unknown else []
+        notes += [f"metric '{m.name}' has no events: it is 0 for every customer" for i, m in enumerate(model.metrics)
+                  if i not in spellings.values()]
+        day = as_of if as_of is None or isinstance(as_of, _dt.date) else date_of(int(as_of))
+        # Dates and counts are checked before counting, in one scan of those two columns alone
+        # (with the latest date, when it is wanted), unless the files' own statistics vouch for them.
+        if self.check_dates or self.check_counts:
+            no_date, no_count, latest = self.con.execute(
+                "SELECT COUNT(*) FILTER (WHERE date IS NULL), COUNT(*) FILTER (WHERE count IS NULL), "
+                f"{'MAX(date)' if day is None else 'NULL'} FROM events").fetchone()
+            self._check(False, int(no_date), int(no_count))
+            day = day or latest
+        if day is None:
+            day = self.con.execute("SELECT MAX(date) FROM events").fetchone()[0]
+        return compile_model(model, as_of=day, spellings=spellings, prepared=True), day, events, notes
+
     def count(self, model: Model, as_of: int | _dt.date | None = None,
               progress: Progress | None = None) -> Counted:
         """Count every customer's events into the engine's counts table (by the model's window
         and half-life, at ``as_of``: a day number or date, default the latest event)."""
         report = progress or (lambda stage, percent: None)
         report("reading", 0.0)
-        named, events = self.names()
-        if not events:
-            raise InputError(f"{self.files.named} has no events", where="events",
-                             fix="export the event log with one row per event")
-        spellings = metric_spellings(named, model)
-        notes = []
-        unknown = [f"'{n}' ({k} row{'s' * (k != 1)}){did_you_mean(n, [m.name for m in model.metrics])}"
-                   for n, k in named.items() if n is not None and n not in spellings]
-        if unknown:
-            notes.append(f"event names that match no metric are left out: {', '.join(unknown[:20])}")
-        notes += [f"metric '{m.name}' has no events: it is 0 for every customer" for i, m in enumerate(model.metrics)
-                  if i not in spellings.values()]
-        # Dates and counts are checked before counting, in one scan of those two columns alone,
-        # unless the files' own statistics vouch for them.
-        if self.check_dates or self.check_counts:
-            no_date, no_count = self.con.execute(
-                "SELECT COUNT(*) FILTER (WHERE date IS NULL), COUNT(*) FILTER (WHERE count IS NULL) FROM events"
-            ).fetchone()
-            self._check(False, int(no_date), int(no_count))
-        if as_of is None:
-            day = self.con.execute("SELECT MAX(date) FROM events").fetchone()[0]
-        else:
-            day = as_of if isinstance(as_of, _dt.date) else date_of(int(as_of))
+        query, day, events, notes = self.plan(model, as_of)
         report("counting", 5.0)
-        query = compile_model(model, as_of=day, spellings=spellings, prepared=True)
         self._run(f"CREATE OR REPLACE TEMP TABLE {COUNTS} AS {query.counts().sql(dialect='duckdb')}",
                   lambda share: report("counting", 5.0 + 80.0 * share))
         customers, blank_ids = self.con.execute(
-            f"SELECT COUNT(*), COUNT(*) FILTER (WHERE customer_id IS NULL OR TRIM(CAST(customer_id AS VARCHAR)) = '') "
-            f"FROM {COUNTS}").fetchone()
+            f"SELECT COUNT(*), COUNT(*) FILTER (WHERE {BLANK_ID}) FROM {COUNTS}").fetchone()
         self._check(bool(blank_ids), 0, 0)
         if not customers:
             raise InputError(f"there are no customers on {day.isoformat()}: every event comes after it",
@@ -348,8 +344,7 @@ class EventLog:
         where = self.files.named
         if blank_ids:
             n, what, text = self.con.execute(
-                "SELECT COUNT(*), ANY_VALUE(event), ANY_VALUE(date_text) FROM events "
-                "WHERE customer_id IS NULL OR TRIM(CAST(customer_id AS VARCHAR)) = ''").fetchone()
+                f"SELECT COUNT(*), ANY_VALUE(event), ANY_VALUE(date_text) FROM events WHERE {BLANK_ID}").fetchone()
             problems.append(InputError(f"{_events(n)} no customer ID (the first: '{what}' on {text})", where=where,
                                        fix=f"fill in the {self.columns.customer_id} of every event, or delete "
                                            "those rows"))
@@ -420,7 +415,7 @@ class EventLog:
         """Score the counted customers into the engine's scores table; the band mix
         (Band, Customers) in the model's band order, 'No data' last when there is any."""
         self._run(f"CREATE OR REPLACE TEMP TABLE {SCORES} AS "
-                  f"{self.query.scores(COUNTS, ordered=False).sql(dialect='duckdb')}",
+                  f"{self.query.scores(COUNTS).sql(dialect='duckdb')}",
                   progress)
         mix = dict(self.con.execute(f"SELECT band, COUNT(*) FROM {SCORES} GROUP BY band").fetchall())
         labels = [b.label for b in self.model.bands] + [label for label in mix if label not in

@@ -40,7 +40,6 @@ from ..core.rounding import EXACT, SCALE
 from ..core.bands import NO_DATA
 from ..core.scoring import DRIVER_FLOOR, contribution_header
 
-DIALECTS = ("duckdb", "spark", "bigquery", "snowflake", "postgres")
 EVENTS = "events"                 # the table the query reads
 
 
@@ -57,10 +56,9 @@ def _col(name: str) -> exp.Column:
     return exp.column(name)
 
 
-def _window(function: exp.Expression, order: exp.Expression | None = None, desc: bool = False) -> exp.Window:
-    return exp.Window(this=function,
-                      order=exp.Order(expressions=[exp.Ordered(this=order, desc=desc, nulls_first=False)])
-                      if order is not None else None)
+def _from_the_top_by(function: exp.Expression, x: exp.Expression) -> exp.Window:
+    """``function OVER (ORDER BY x DESC)``, NULLs last."""
+    return exp.Window(this=function, order=exp.Order(expressions=[exp.Ordered(this=x, desc=True, nulls_first=False)]))
 
 
 def rounded(x: exp.Expression) -> exp.Expression:
@@ -83,8 +81,8 @@ def _least(a: exp.Expression, b: exp.Expression) -> exp.Expression:
 def _from_the_top(x: exp.Expression) -> tuple[exp.Expression, exp.Expression]:
     """``RANK() OVER (ORDER BY x DESC)`` and how many rows have ``x`` or more: two windows on
     one sort (the frame is spelled out: every dialect's default is this one, but not in words)."""
-    rank = _window(exp.Rank(), order=x, desc=True)
-    upto = _window(exp.Count(this=exp.Star()), order=x, desc=True)
+    rank = _from_the_top_by(exp.Rank(), x)
+    upto = _from_the_top_by(exp.Count(this=exp.Star()), x)
     upto.set("spec", exp.WindowSpec(kind="RANGE", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
     return rank, upto
 
@@ -152,12 +150,10 @@ class Query:
         *steps, (_, last) = self.counting
         return _with(steps, last.copy())
 
-    def scores(self, source: str = "counts", ordered: bool = True) -> exp.Select:
-        """The scores query over a table of counts named ``source``: one row per customer, by
-        rank and then customer ID (``ordered=False``: in no order, for a table to sort later)."""
-        *steps, (_, last) = self.scoring(source)
-        if not ordered:
-            *steps, (_, last) = steps
+    def scores(self, source: str) -> exp.Select:
+        """The scores query over a table of counts named ``source``: one row per customer, in no
+        order (for a table, sorted by rank and customer ID as it is written)."""
+        *steps, (_, last), _ordered = self.scoring(source)
         return _with(steps, last)
 
     def select(self) -> exp.Select:
@@ -247,8 +243,8 @@ class Query:
 
 
 def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spellings: dict[str, int] | None = None,
-                  prepared: bool = False, source: str = EVENTS) -> Query:
-    """The model as a :class:`Query` over the table ``source`` (columns ``customer_id``,
+                  prepared: bool = False) -> Query:
+    """The model as a :class:`Query` over the table ``events`` (columns ``customer_id``,
     ``event``, ``date``, ``count``).
 
     ``as_of``: the day scored (a day number or a date); None: the latest event date.
@@ -256,14 +252,14 @@ def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spelling
     contract's rule (:func:`~ces_xl.core.names.name_key`) by the caller that has read them; None
     matches in SQL, case-insensitively and without spaces (the rule for text that is not ASCII
     differs only in casing rules such as German sharp s).
-    ``prepared``: ``source`` is the engine's own view, checked before the query runs: its
+    ``prepared``: ``events`` is the engine's own view, checked before the query runs: its
     ``date`` is a DATE, its ``count`` a DOUBLE that is 1 where the file's is blank, and a blank
     customer ID stops the run. Otherwise events without a customer ID are left out.
     """
     metrics = model.metrics
     date = _col("date") if prepared else exp.cast(_col("date"), exp.DataType.build("DATE"))
     if as_of is None:
-        day = exp.Subquery(this=exp.select(exp.Max(this=date)).from_(source))
+        day = exp.Subquery(this=exp.select(exp.Max(this=date)).from_(EVENTS))
     else:
         when = as_of if isinstance(as_of, _dt.date) else date_of(int(as_of))
         day = exp.cast(exp.Literal.string(when.isoformat()), exp.DataType.build("DATE"))
@@ -290,7 +286,7 @@ def compile_model(model: Model, *, as_of: int | _dt.date | None = None, spelling
     amount = _col("count") if prepared else exp.Coalesce(this=_as_double(_col("count")), expressions=[_double(1.0)])
     dated = exp.select(_col("customer_id"), metric.as_("metric"),
                        exp.DateDiff(this=day, expression=date, unit=exp.var("DAY")).as_("age"),
-                       _as_double(amount).as_("amount")).from_(source)
+                       _as_double(amount).as_("amount")).from_(EVENTS)
     if not prepared:
         # An event without a customer ID belongs to no customer. The engine's own view stops on
         # one (a blank ID is an error, as in a workbook); SQL run elsewhere cannot, and leaves it out.

@@ -22,6 +22,13 @@ def check_output_path(path: Path) -> None:
         raise FileError("the output folder is not writable", where=str(folder), fix="choose a folder you can write to")
 
 
+def check_new_output(path: Path, force: bool) -> None:
+    """:func:`check_output_path`, and refuse a file that exists unless ``force``."""
+    check_output_path(path)
+    if path.exists() and not force:
+        raise FileError("the file exists", where=str(path), fix="pass --force to replace it, or choose another name")
+
+
 @contextlib.contextmanager
 def atomic_output(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success it replaces ``path`` in one step.
