@@ -36,12 +36,7 @@ RECALCULATE_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
 def live_workbook(workdir: Path) -> Path:
     path = workdir / f"activity-{CUSTOMERS}-live-v{scale.FORMAT_VERSION}.xlsx"
     if not path.exists():
-        settings = scale.SETTINGS
-        scale.SETTINGS = (*settings, ("Formulas", "live"))
-        try:
-            scale.write_activity_workbook(path, CUSTOMERS)
-        finally:
-            scale.SETTINGS = settings
+        scale.write_activity_workbook(path, CUSTOMERS, settings=(*scale.SETTINGS, ("Formulas", "live")))
     return path
 
 

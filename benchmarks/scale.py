@@ -188,8 +188,8 @@ def bands_rows() -> list[list[object]]:
     return [["Band", "From", "To"]] + [list(b) for b in BANDS]
 
 
-def settings_rows() -> list[list[object]]:
-    return [["Setting", "Value"]] + [list(s) for s in SETTINGS]
+def settings_rows(settings=SETTINGS) -> list[list[object]]:
+    return [["Setting", "Value"]] + [list(s) for s in settings]
 
 
 def activity_row_template() -> str:
@@ -327,13 +327,14 @@ def _write_part(package: zipfile.ZipFile, name: str, parts) -> None:
             stream.write(part.encode("utf-8"))
 
 
-def write_activity_workbook(path: Path, n: int) -> None:
-    """Write the N-customer workbook to ``path`` (through a temporary name, so an interrupted
-    run never leaves a half file that a later run would take from the cache)."""
+def write_activity_workbook(path: Path, n: int, settings=SETTINGS) -> None:
+    """Write the N-customer workbook to ``path`` with the Settings rows ``settings`` (through a
+    temporary name, so an interrupted run never leaves a half file that a later run would take
+    from the cache)."""
     strings = SharedStrings()
     # Intern the fixed strings first, so the IDs can take the indexes after them.
     small = {name: small_sheet_xml(rows, strings)
-             for name, rows in (("Weights", weights_rows()), ("Bands", bands_rows()), ("Settings", settings_rows()))}
+             for name, rows in (("Weights", weights_rows()), ("Bands", bands_rows()), ("Settings", settings_rows(settings)))}
     segment_index = [strings.index(s) for s in SEGMENTS]
     strings.references -= len(SEGMENTS)  # interned ahead of use; the rows count their references
     for header in (ID_HEADER, SEGMENT_HEADER):
@@ -453,7 +454,7 @@ def events_workbook(workdir: Path) -> tuple[Path, float | None]:
     started = time.perf_counter()
     strings = SharedStrings()
     small = {name: small_sheet_xml(rows, strings) for name, rows in
-             (("Weights", weights_rows()), ("Settings", [["Setting", "Value"]] + [list(s) for s in EVENTS_SETTINGS]))}
+             (("Weights", weights_rows()), ("Settings", settings_rows(EVENTS_SETTINGS)))}
     names = [strings.index(m.name) for m in METRICS]
     for header in ("Customer", "Event", "Date", "Count"):
         strings.index(header)

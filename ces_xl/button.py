@@ -135,10 +135,11 @@ def _write_block(ws, block: Block, colors: dict[str, str]) -> None:
     rows = [[cell_value(v) for v in row] for row in block.frame.itertuples(index=False, name=None)]
     # Live columns (Formulas = live): the same formulas the headless writer writes; written as
     # "=..." they are formulas, where every text value above carries its apostrophe.
+    lines = range(header_row + 1, header_row + 1 + len(rows))
+    sources = block.sources.tolist() if block.sources is not None else [0] * len(rows)
     for header, formulas in block.formulas.items():
         j = columns.index(header)
-        sources = block.sources.tolist() if block.sources is not None else [0] * len(rows)
-        for row, text in zip(rows, formulas.render(range(header_row + 1, header_row + 1 + len(rows)), sources)):
+        for row, text in zip(rows, formulas.render(lines, sources)):
             row[j] = "=" + text
     ws.range((header_row, block.left + 1)).value = [[cell_value(c) for c in columns], *rows]
     if not rows:

@@ -35,12 +35,23 @@ def cli() -> None:
     """
 
 
+def echo_notes(notes) -> None:
+    """Each note of a run on stderr, as ``ces-xl: note: ...``."""
+    for note in notes:
+        click.echo(f"ces-xl: note: {note}", err=True)
+
+
 class ProgressBar:
     """One bar on stderr that names the stage and moves with the run, from the first byte read
     to the last written (tqdm is imported only when the bar is shown: it costs a twentieth of a
     second). Plain ASCII where stderr cannot show block characters."""
 
     READ_SHARE = 45.0  # the reading stage's part of the bar (as in pipeline.READ_SHARE)
+
+    @classmethod
+    def shown(cls, progress: bool | None, quiet: bool) -> "ProgressBar":
+        """The bar of a command's ``--progress/--no-progress`` (None: on a terminal) and ``-q``."""
+        return cls(enabled=(progress if progress is not None else sys.stderr.isatty()) and not quiet)
 
     def __init__(self, enabled: bool):
         self._bar = None

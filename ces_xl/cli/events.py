@@ -1,13 +1,12 @@
 """``ces-xl score-events`` and ``ces-xl sql``: the workbook's model over event logs beyond a sheet."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from ..engines import DIALECTS
-from . import ProgressBar, cli
+from . import ProgressBar, cli, echo_notes
 
 
 def _default_output(events: str) -> Path:
@@ -58,12 +57,10 @@ def score_events(events: str, book: Path, output: Path | None, as_of: str | None
 
     target = output or _default_output(events)
     columns = EventColumns(id_column, event_column, date_column, count_column)
-    shown = (progress if progress is not None else sys.stderr.isatty()) and not quiet
-    with ProgressBar(enabled=shown) as bar:
+    with ProgressBar.shown(progress, quiet) as bar:
         run = score_event_files(events, book, target, as_of=as_of, columns=columns, memory_limit=memory_limit,
                                 threads=threads, force=force, progress=bar.update)
-    for note in run.notes:
-        click.echo(f"ces-xl: note: {note}", err=True)
+    echo_notes(run.notes)
     if quiet:
         click.echo(str(target))
         return

@@ -1,13 +1,12 @@
 """``ces-xl score`` and ``ces-xl template``: workbooks, headlessly."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from ..errors import InputError
-from . import ProgressBar, cli
+from . import ProgressBar, cli, echo_notes
 
 @cli.command()
 @click.argument("workbook", type=click.Path(dir_okay=True, path_type=Path))
@@ -42,16 +41,14 @@ def score(workbook: Path, output: Path | None, in_place: bool, force: bool, quie
 
     check_input_path(workbook)
     target = resolve_output(workbook, output, in_place, force)
-    shown = (progress if progress is not None else sys.stderr.isatty()) and not quiet
-    with ProgressBar(enabled=shown) as bar:
+    with ProgressBar.shown(progress, quiet) as bar:
         # Start reading now: python-calamine parses on another thread while pandas and the
         # scoring code import (a quarter of a second that would otherwise come before the read).
         reading = WorkbookRead(workbook, progress=bar.reading)
         from ..pipeline import score_file
 
         result = score_file(reading, target, progress=bar.update)
-    for note in result.notes:
-        click.echo(f"ces-xl: note: {note}", err=True)
+    echo_notes(result.notes)
     if quiet:
         click.echo(str(target))
         return

@@ -16,6 +16,7 @@ come as such serials, as date or date-time values, or as ISO text (``2026-11-30`
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import math
 import re
@@ -294,16 +295,14 @@ class Timeline:
         if later:  # not yet customers on that date: scoring them 0 would put them among the churn risks
             notes.append(f"{later} customer(s) have events only after the as-of date {date_of(as_of).isoformat()}: "
                          "they are not scored")
-        return Table(ids=self.who[keep], counts=counts[keep],
-                     id_header=table.id_header if table is not None else self.id_header,
-                     metric_headers=[None] * metrics if table is None else table.metric_headers,
-                     segments=extended(table.segments) if table is not None else None,
-                     segment_header=None if table is None else table.segment_header, rows=None,
-                     shown={} if table is None else {h: extended(v) for h, v in table.shown.items()},
-                     notes=notes, headers=[] if table is None else table.headers,
-                     id_cell=None if table is None else table.id_cell,
-                     outcomes=None if table is None else extended(table.outcomes, np.nan),
-                     outcome_header=None if table is None else table.outcome_header)
+        if table is None:
+            return Table(ids=self.who[keep], counts=counts[keep], id_header=self.id_header,
+                         metric_headers=[None] * metrics, notes=notes)
+        # The Activity table over every customer (a field added to Table is carried as it is);
+        # rows and number_columns place Activity cells, which customers of the events have not.
+        return dataclasses.replace(table, ids=self.who[keep], counts=counts[keep], segments=extended(table.segments),
+                                   outcomes=extended(table.outcomes, np.nan), rows=None, number_columns=None,
+                                   shown={h: extended(v) for h, v in table.shown.items()}, notes=notes)
 
     def snapshots(self, days: list[int]) -> list:
         """The scores at each of ``days`` (earlier as-of dates), from the same events and rules:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 DECIMALS = 9
-SCALE = 1e9         # 10 ** DECIMALS
+SCALE = 10.0 ** DECIMALS  # 1e9, exactly
 EXACT = 2.0 ** 52   # from here on a double is a whole number: nothing to round
 
 

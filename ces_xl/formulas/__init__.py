@@ -23,13 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..core.bands import NO_DATA
+from ..core.rounding import DECIMALS
 from ..core.scoring import DRIVER_FLOOR
-from ..xlsx.a1 import column_letter
+from ..xlsx.a1 import column_letter, quoted_sheet
 
 # Functions Excel 2010 added: a file spells them _xlfn.NAME (Excel shows them without it).
 XLFN = frozenset({"RANK.EQ", "RANK.AVG", "PERCENTRANK.INC", "PERCENTRANK.EXC", "PERCENTILE.INC",
                   "PERCENTILE.EXC", "STDEV.S", "STDEV.P", "MODE.SNGL", "AGGREGATE"})
-NO_DATA_TEXT = "No data"  # ces_xl's own words for a customer without a score (core.bands.NO_DATA)
 MAX_FORMULA = 8_192      # characters in one formula, Excel's limit
 
 
@@ -38,9 +39,8 @@ def function(name: str) -> str:
     return f"_xlfn.{name}" if name.upper() in XLFN else name
 
 
-def sheet(name: str) -> str:
-    """A sheet name in a reference: always quoted, ``'`` doubled (``'Bob''s data'``)."""
-    return "'" + name.replace("'", "''") + "'"
+# A sheet name in a reference: always quoted, ``'`` doubled (``'Bob''s data'``).
+sheet = quoted_sheet
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contributi
     if last - first != len(contribution_columns) - 1:
         return out, notes
     points = f"${column_letter(first)}%d:${column_letter(last)}%d"
-    score = f"ROUND(SUM({points}),9)"
+    score = f"ROUND(SUM({points}),{DECIMALS})"
     if exclude:
         score = f'IF(COUNT({points})=0,"",{score})'
     out[score_column] = Column(score, ("row",) * score.count("%d"))
@@ -194,7 +194,7 @@ def scores_formulas(model, cells: LiveCells, columns: dict[str, int], contributi
         at = f"${column_letter(columns[score_column])}%d"
         band = f"INDEX({label_span},MIN(SUMPRODUCT(--({upper_span}<{at}))+1,{len(labels)}))"
         if exclude:
-            band = f'IF({at}="","{NO_DATA_TEXT}",{band})'
+            band = f'IF({at}="","{NO_DATA}",{band})'
         out[band_column] = Column(band, ("row",) * band.count("%d"), text=True)
     else:
         notes.append("Formulas = live: the bands are values (they are live with a Bands sheet whose Band and To "

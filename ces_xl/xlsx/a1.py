@@ -47,11 +47,16 @@ def within_limits(row: int, col: int) -> bool:
     return 0 <= row < MAX_ROWS and 0 <= col < MAX_COLUMNS
 
 
+def quoted_sheet(sheet: str) -> str:
+    """A sheet name quoted, ``'`` doubled (``'Bob''s data'``): right in any reference."""
+    return "'" + sheet.replace("'", "''") + "'"
+
+
 def quote_sheet(sheet: str) -> str:
     """A sheet name as a reference writes it: quoted (with ' doubled) unless plain."""
     if sheet.replace("_", "").isalnum() and not sheet[:1].isdigit():
         return sheet
-    return "'" + sheet.replace("'", "''") + "'"
+    return quoted_sheet(sheet)
 
 
 def cell_ref(sheet: str, row: int, col: int) -> str:

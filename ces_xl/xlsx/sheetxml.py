@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 import numpy as np
 import pandas as pd
 
-from .a1 import column_letter
+from .a1 import column_letter, quoted_sheet
 from ..formulas import Column
 from ..layout import Block, Chart, ResultSheet, plain_value
 from .package import DOC_REL, MAIN_NS
@@ -146,7 +146,7 @@ def chart_xml(sheet_name: str, chart: Chart) -> bytes:
     block = chart.block
     columns = list(block.frame.columns)
     first, last = block.header_row + 2, block.bottom + 1  # 1-based data rows
-    sheet = escape("'" + sheet_name.replace("'", "''") + "'")
+    sheet = escape(quoted_sheet(sheet_name))
     cat = column_letter(block.left + columns.index(chart.categories))
 
     def title(text: str) -> str:
@@ -322,10 +322,6 @@ def _text_tail(value: str, t: bytes) -> bytes:
     return b'%s t="inlineStr">%s</c>' % (t, inline_text(value).encode("utf-8")) if value else b"%s/>" % t
 
 
-def _xml_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _kind(series: pd.Series) -> str:
     """How a column's cells are written: "float", "int", "text" (str or blank) or "any"."""
     if pd.api.types.is_bool_dtype(series):
@@ -423,7 +419,7 @@ class _BlockRows:
         self.block, self.styles = block, styles
         self.starts = range(0, len(frame), CHUNK_ROWS)
         # Live columns: each formula's text escaped once, its row numbers filled in per piece.
-        self.live = {columns.index(header): Column(_xml_escape(column.template), column.slots, column.text)
+        self.live = {columns.index(header): Column(escape(column.template), column.slots, column.text)
                      for header, column in block.formulas.items() if header in columns}
 
     def render(self, start: int) -> bytes:
@@ -437,38 +433,44 @@ class _BlockRows:
                 tails = (_float_tail_array if repeats else _float_tail_each)(piece[:, places], style)
                 for j, column in zip(columns, tails.T.tolist()):
                     done[j] = column
+        if self.live:  # the piece's row numbers, and the row of each customer's counts
+            sources = self.block.sources
+            lines = (range(self.first + start, self.first + stop),
+                     [0] * (stop - start) if sources is None else sources[start:stop].tolist())
         for j, values in enumerate(self.arrays):
             live = self.live.get(j)
+            if live is not None:
+                formulas = [f.encode("utf-8") for f in live.render(*lines)]
             if live is not None and live.text:
-                tails = self._live_labels(j, start, stop)
+                tails = self._live_labels(j, formulas, start, stop)
             else:
                 tails = done[j] if values is None else self._tails(j, values[start:stop], start)
                 if live is not None:
-                    tails = self._live_numbers(j, tails, start, stop)
+                    tails = self._live_numbers(formulas, tails)
             slots += (rows, tails)
         return b"".join(map(self.template.__mod__, zip(*slots)))
 
-    def _formulas(self, j: int, start: int, stop: int) -> list[bytes]:
-        """The formulas of live column ``j`` on the piece's rows, escaped for XML."""
-        sources = self.block.sources
-        return [f.encode("utf-8") for f in self.live[j].render(
-            range(self.first + start, self.first + stop),
-            [0] * (stop - start) if sources is None else sources[start:stop].tolist())]
-
-    def _live_labels(self, j: int, start: int, stop: int) -> list[bytes]:
+    def _live_labels(self, j: int, formulas: list[bytes], start: int, stop: int) -> list[bytes]:
         """A live column of labels (band, top driver): each formula with the frame's label as its
         cached result, so that a reader that does not calculate still sees the engine's."""
         t = _b(self.text_styles[j])
-        values = self.block.frame.iloc[start:stop, j].tolist()
-        return [b'%s t="str"><f>%s</f><v>%s</v></c>' % (
-            t, f, b"" if v is None or (isinstance(v, float) and v != v) else _xml_escape(ooxml_text(str(v))).encode("utf-8"))
-            for f, v in zip(self._formulas(j, start, stop), values)]
+        cached: dict[object, bytes] = {}  # a label's cached value, escaped once (labels repeat)
 
-    def _live_numbers(self, j: int, tails: list[bytes], start: int, stop: int) -> list[bytes]:
+        def value(v) -> bytes:
+            if v not in cached:
+                blank = v is None or (isinstance(v, float) and v != v)
+                cached[v] = b"" if blank else escape(ooxml_text(str(v))).encode("utf-8")
+            return cached[v]
+
+        return [b'%s t="str"><f>%s</f><v>%s</v></c>' % (t, f, value(v))
+                for f, v in zip(formulas, self.block.frame.iloc[start:stop, j].tolist())]
+
+    @staticmethod
+    def _live_numbers(formulas: list[bytes], tails: list[bytes]) -> list[bytes]:
         """A live column of numbers: each formula with the value written (its tail) as the
         cached result; a blank one caches "" (the formula gives no data)."""
         out = []
-        for f, tail in zip(self._formulas(j, start, stop), tails):
+        for f, tail in zip(formulas, tails):
             if tail.endswith(b"/>"):
                 out.append(b'%s t="str"><f>%s</f><v></v></c>' % (tail[:-2], f))
             else:
